@@ -1,0 +1,975 @@
+//! Catalogs: each product's port requirements, as checked, typed data.
+//!
+//! A catalog is one YAML file (see `catalogs/` and `schema/catalog.schema.json`). Loading it
+//! ([`load`]) parses it with locations ([`raw`]) and then checks everything a typo could break —
+//! ids, role references, option types, conditions, port specs, citations — reporting every
+//! problem with file, line and column. A [`Catalog`] that exists is therefore consistent:
+//! later stages never re-validate it.
+//!
+//! The built-in catalogs are embedded in the binary ([`Catalogs::builtin`]); `--catalog-dir`
+//! adds more, a file with the id of a built-in one replacing it ([`Catalogs::with_dir`]).
+
+pub mod raw;
+
+use std::collections::{BTreeSet, HashSet};
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_saphyr::Spanned;
+
+use crate::condition::Expr;
+use crate::diag::{Error, Problem, Result, SourceFile, span_of};
+use crate::i18n::Text;
+use crate::options::{OptionDef, OptionKind, OptionValues, Value};
+use crate::portset::{PortSet, check_port};
+use crate::suggest::closest;
+use crate::tr;
+
+use raw::{NameList, PortItemSp, ProtocolSpec, RawCatalog, RawOptionType};
+pub use raw::{Severity, ZoneHint};
+
+/// A transport protocol with ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+impl Protocol {
+    /// Parse `tcp` / `udp` (case-insensitive).
+    pub fn parse(s: &str) -> Option<Protocol> {
+        match s.to_ascii_lowercase().as_str() {
+            "tcp" => Some(Protocol::Tcp),
+            "udp" => Some(Protocol::Udp),
+            _ => None,
+        }
+    }
+
+    /// `tcp` / `udp`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A product's requirements.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    /// Product id (`tmws`).
+    pub id: String,
+    /// Product name.
+    pub name: Text,
+    /// Vendor.
+    pub vendor: String,
+    /// One-paragraph description.
+    pub summary: Option<Text>,
+    /// Cited vendor documents.
+    pub sources: Vec<SourceDoc>,
+    /// Options, in file order.
+    pub options: Vec<OptionDef>,
+    /// Roles, in file order.
+    pub roles: Vec<Role>,
+    /// Requirements, in file order.
+    pub requirements: Vec<Requirement>,
+    /// Where the catalog came from (`builtin:tmws.yaml` or a path).
+    pub origin: String,
+}
+
+/// A cited vendor document.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceDoc {
+    /// Id (file name).
+    pub id: String,
+    /// Title.
+    pub title: Text,
+    /// URL.
+    pub url: Option<String>,
+}
+
+/// A component of a product.
+#[derive(Debug, Clone, Serialize)]
+pub struct Role {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: Text,
+    /// Typical zone.
+    pub zone: ZoneHint,
+    /// Default endpoints when a site maps none.
+    pub endpoints: Vec<String>,
+    /// Description.
+    pub description: Option<Text>,
+}
+
+/// Which protocol(s) a requirement uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProtocolRef {
+    /// Fixed protocols.
+    Fixed(Vec<Protocol>),
+    /// The value of a choice option.
+    Option(String),
+}
+
+/// One entry of a requirement's ports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortRef {
+    /// Fixed ports.
+    Fixed(PortSet),
+    /// The value of a port option or a numeric choice option.
+    Option(String),
+    /// Ports that apply only when a condition holds.
+    When(Expr, Vec<PortRef>),
+}
+
+/// A citation: document and table row (and the lines holding it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Citation {
+    /// Document id.
+    pub doc: String,
+    /// Table row, from 1.
+    pub row: u32,
+    /// Lines of the document: `(first, last)`.
+    pub lines: Option<(u32, u32)>,
+}
+
+impl fmt::Display for Citation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{}", self.doc, self.row)
+    }
+}
+
+/// Risk advice shown when a requirement is active.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// How serious.
+    pub severity: Severity,
+    /// The advice.
+    pub message: Text,
+}
+
+/// A connection a product needs.
+#[derive(Debug, Clone)]
+pub struct Requirement {
+    /// Id, unique in the catalog.
+    pub id: String,
+    /// What for.
+    pub purpose: Text,
+    /// Initiating roles.
+    pub from: Vec<String>,
+    /// Accepting roles.
+    pub to: Vec<String>,
+    /// Each pair is also required in reverse.
+    pub both_ways: bool,
+    /// Protocol(s).
+    pub protocol: ProtocolRef,
+    /// Destination ports.
+    pub ports: Vec<PortRef>,
+    /// When it is needed.
+    pub when: Expr,
+    /// Notes.
+    pub notes: Text,
+    /// Vendor document row.
+    pub source: Citation,
+    /// Risk advice.
+    pub findings: Vec<Finding>,
+}
+
+impl Requirement {
+    /// Every (initiator, acceptor) pair, forward pairs first, then the reversed ones when
+    /// `both_ways`; no pair twice.
+    pub fn pairs(&self) -> Vec<(&str, &str)> {
+        let forward = self
+            .from
+            .iter()
+            .flat_map(|f| self.to.iter().map(move |t| (f.as_str(), t.as_str())));
+        let reverse = self
+            .to
+            .iter()
+            .flat_map(|t| self.from.iter().map(move |f| (t.as_str(), f.as_str())));
+        let mut out: Vec<(&str, &str)> = Vec::new();
+        let all: Box<dyn Iterator<Item = (&str, &str)>> = if self.both_ways {
+            Box::new(forward.chain(reverse))
+        } else {
+            Box::new(forward)
+        };
+        for p in all {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    /// The protocols under `vals`.
+    pub fn protocols(&self, vals: &OptionValues) -> Vec<Protocol> {
+        match &self.protocol {
+            ProtocolRef::Fixed(p) => p.clone(),
+            ProtocolRef::Option(o) => vals
+                .get(o)
+                .and_then(|v| Protocol::parse(&v.to_string()))
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// The destination ports under `vals`, and the conditions of the port groups that
+    /// contributed (beyond the requirement's own `when`).
+    pub fn ports(&self, vals: &OptionValues) -> (PortSet, Vec<String>) {
+        let mut set = PortSet::new();
+        let mut because = Vec::new();
+        collect_ports(&self.ports, vals, &mut set, &mut because);
+        (set, because)
+    }
+
+    /// Whether the requirement is needed under `vals` (its condition holds and it has ports).
+    pub fn is_active(&self, vals: &OptionValues) -> bool {
+        self.when.eval(vals) && !self.ports(vals).0.is_empty()
+    }
+
+    /// Whether the requirement touches `role` on either side.
+    pub fn touches(&self, role: &str) -> bool {
+        self.from.iter().chain(&self.to).any(|r| r == role)
+    }
+}
+
+fn collect_ports(
+    items: &[PortRef],
+    vals: &OptionValues,
+    set: &mut PortSet,
+    because: &mut Vec<String>,
+) {
+    for item in items {
+        match item {
+            PortRef::Fixed(p) => set.extend(p),
+            PortRef::Option(o) => {
+                if let Some(p) = vals.get(o).and_then(|v| match v {
+                    Value::Port(p) => Some(*p),
+                    Value::Choice(c) => c.parse::<u64>().ok().and_then(check_port),
+                    Value::Bool(_) => None,
+                }) {
+                    set.insert_range(p, p);
+                }
+            }
+            PortRef::When(cond, inner) => {
+                if cond.eval(vals) {
+                    let s = cond.to_string();
+                    if !because.contains(&s) {
+                        because.push(s);
+                    }
+                    collect_ports(inner, vals, set, because);
+                }
+            }
+        }
+    }
+}
+
+impl Catalog {
+    /// The option `id`.
+    pub fn option(&self, id: &str) -> Option<&OptionDef> {
+        self.options.iter().find(|o| o.id == id)
+    }
+
+    /// The role `id`.
+    pub fn role(&self, id: &str) -> Option<&Role> {
+        self.roles.iter().find(|r| r.id == id)
+    }
+
+    /// The requirement `id`.
+    pub fn requirement(&self, id: &str) -> Option<&Requirement> {
+        self.requirements.iter().find(|r| r.id == id)
+    }
+
+    /// Every option at its default.
+    pub fn default_options(&self) -> OptionValues {
+        OptionValues::defaults(&self.options)
+    }
+
+    /// Display name of role `id` (the id itself if unknown).
+    pub fn role_name(&self, id: &str) -> Text {
+        self.role(id)
+            .map(|r| r.name.clone())
+            .unwrap_or_else(|| Text::new(id, id))
+    }
+}
+
+/// The built-in catalogs: (file name, YAML).
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("tmws.yaml", include_str!("../../catalogs/tmws.yaml")),
+    (
+        "devicelock.yaml",
+        include_str!("../../catalogs/devicelock.yaml"),
+    ),
+];
+
+/// A set of catalogs, by product id.
+#[derive(Debug, Clone)]
+pub struct Catalogs {
+    items: Vec<Catalog>,
+}
+
+impl Catalogs {
+    /// The built-in catalogs.
+    pub fn builtin() -> Catalogs {
+        let items = BUILTIN
+            .iter()
+            .map(|(name, text)| {
+                load(SourceFile::new(format!("builtin:{name}"), *text)).unwrap_or_else(|e| {
+                    panic!(
+                        "built-in catalog {name} is invalid: {}",
+                        e.plain(crate::i18n::Lang::En)
+                    )
+                })
+            })
+            .collect();
+        Catalogs { items }
+    }
+
+    /// The built-in catalogs plus every `*.yaml`/`*.yml` in `dir` (sorted by name); a catalog
+    /// with the id of one already present replaces it.
+    pub fn with_dir(dir: &Path) -> Result<Catalogs> {
+        let mut set = Catalogs::builtin();
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+        let mut paths: Vec<_> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+            .collect();
+        paths.sort();
+        for p in paths {
+            let c = load_path(&p)?;
+            set.insert(c);
+        }
+        Ok(set)
+    }
+
+    /// Add a catalog, replacing one with the same id.
+    pub fn insert(&mut self, c: Catalog) {
+        match self.items.iter_mut().find(|x| x.id == c.id) {
+            Some(slot) => *slot = c,
+            None => self.items.push(c),
+        }
+    }
+
+    /// All catalogs.
+    pub fn iter(&self) -> impl Iterator<Item = &Catalog> {
+        self.items.iter()
+    }
+
+    /// The catalog for `product`, or a usage error listing the products there are.
+    pub fn get(&self, product: &str) -> Result<&Catalog> {
+        self.items.iter().find(|c| c.id == product).ok_or_else(|| {
+            let ids: Vec<&str> = self.items.iter().map(|c| c.id.as_str()).collect();
+            let list = ids.join(", ");
+            let hint = closest(product, ids.iter().copied())
+                .map(|c| tr!(" (did you mean `{c}`?)", " (`{c}` のことですか?)"))
+                .unwrap_or_default();
+            Error::usage(
+                Text::new(
+                    format!("unknown product `{product}`{}", hint.en),
+                    format!("製品 `{product}` のカタログはありません{}", hint.ja),
+                ),
+                Some(tr!(
+                    "products: {list} (more with --catalog-dir DIR)",
+                    "指定できる製品: {list} (--catalog-dir DIR で追加できます)"
+                )),
+            )
+        })
+    }
+}
+
+/// Load and check a catalog file.
+pub fn load_path(path: &Path) -> Result<Catalog> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    load(SourceFile::new(path.display().to_string(), text))
+}
+
+/// Parse and check a catalog.
+pub fn load(file: SourceFile) -> Result<Catalog> {
+    let opts = serde_saphyr::options! { with_snippet: false };
+    let raw: RawCatalog =
+        serde_saphyr::from_str_with_options(&file.text, opts).map_err(|e| Error::Yaml {
+            file: file.clone(),
+            error: Box::new(e),
+        })?;
+    let mut v = Checker {
+        file: &file,
+        problems: Vec::new(),
+    };
+    let catalog = v.catalog(raw);
+    if v.problems.is_empty() {
+        Ok(catalog)
+    } else {
+        let mut problems = v.problems;
+        problems.sort_by_key(|p| p.span.as_ref().map_or(0, |s| s.start));
+        Err(Error::Invalid { file, problems })
+    }
+}
+
+/// The JSON Schema of catalog files.
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(RawCatalog)).unwrap_or_default()
+}
+
+struct Checker<'f> {
+    file: &'f SourceFile,
+    problems: Vec<Problem>,
+}
+
+fn is_ident(s: &str) -> bool {
+    let mut cs = s.chars();
+    cs.next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && cs.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+const RESERVED: [&str; 7] = ["and", "or", "not", "in", "always", "true", "false"];
+
+impl Checker<'_> {
+    fn span<T>(&self, s: &Spanned<T>) -> Option<Range<usize>> {
+        span_of(self.file, &s.referenced)
+    }
+
+    fn problem(&mut self, span: Option<Range<usize>>, message: Text, help: Option<Text>) {
+        self.problems.push(Problem::at(span, message, help));
+    }
+
+    fn check_id(&mut self, what: Text, id: &Spanned<String>, seen: &mut HashSet<String>) {
+        let v = &id.value;
+        if !is_ident(v) || RESERVED.contains(&v.as_str()) {
+            self.problem(
+                self.span(id),
+                Text::new(format!("invalid {} id `{v}`", what.en), format!("{} の id `{v}` は使えません", what.ja)),
+                Some(tr!(
+                    "ids use lower-case letters, digits, `_` and `-` and are not `and`, `or`, `not`, `in`, `always`, `true` or `false`",
+                    "id には英小文字・数字・`_`・`-` を使います (`and` `or` `not` `in` `always` `true` `false` は不可)"
+                )),
+            );
+        }
+        if !seen.insert(v.clone()) {
+            self.problem(
+                self.span(id),
+                Text::new(
+                    format!("duplicate {} id `{v}`", what.en),
+                    format!("{} の id `{v}` が重複しています", what.ja),
+                ),
+                None,
+            );
+        }
+    }
+
+    /// Where a condition starts inside the YAML scalar that holds it, for precise spans.
+    fn cond_span(&self, node: &Spanned<String>, inner: Range<usize>) -> Option<Range<usize>> {
+        let whole = self.span(node)?;
+        let text = &self.file.text;
+        let mut base = whole.start;
+        if matches!(text.as_bytes().get(base), Some(b'"' | b'\'')) {
+            base += 1;
+        }
+        if text
+            .get(base..)
+            .is_some_and(|rest| rest.starts_with(node.value.as_str()))
+        {
+            Some(base + inner.start..base + inner.end.max(inner.start))
+        } else {
+            Some(whole)
+        }
+    }
+
+    fn condition(&mut self, node: &Spanned<String>, options: &[OptionDef]) -> Expr {
+        match Expr::parse(&node.value) {
+            Ok(e) => {
+                for err in e.check(options) {
+                    let span = self.cond_span(node, err.span.clone());
+                    self.problem(span, err.message, err.help);
+                }
+                e
+            }
+            Err(err) => {
+                let span = self.cond_span(node, err.span.clone());
+                self.problem(span, err.message, err.help);
+                Expr::Never
+            }
+        }
+    }
+
+    fn catalog(&mut self, raw: RawCatalog) -> Catalog {
+        if !is_ident(&raw.id.value) {
+            let id = &raw.id.value;
+            self.problem(
+                self.span(&raw.id),
+                tr!("invalid product id `{id}`", "製品 id `{id}` は使えません"),
+                Some(tr!(
+                    "use lower-case letters, digits, `_` and `-`",
+                    "英小文字・数字・`_`・`-` を使ってください"
+                )),
+            );
+        }
+        let mut seen = HashSet::new();
+        let sources: Vec<SourceDoc> = raw
+            .sources
+            .into_iter()
+            .map(|s| {
+                if !seen.insert(s.id.value.clone()) {
+                    let id = &s.id.value;
+                    self.problem(
+                        self.span(&s.id),
+                        tr!("duplicate source `{id}`", "資料 `{id}` が重複しています"),
+                        None,
+                    );
+                }
+                SourceDoc {
+                    id: s.id.value,
+                    title: s.title,
+                    url: s.url,
+                }
+            })
+            .collect();
+
+        let mut seen = HashSet::new();
+        let mut options = Vec::new();
+        for o in raw.options {
+            self.check_id(tr!("option", "オプション"), &o.id, &mut seen);
+            if let Some(def) = self.option(o) {
+                options.push(def);
+            }
+        }
+
+        let mut seen = HashSet::new();
+        let roles: Vec<Role> = raw
+            .roles
+            .into_iter()
+            .map(|r| {
+                self.check_id(tr!("role", "ロール"), &r.id, &mut seen);
+                Role {
+                    id: r.id.value,
+                    name: r.name,
+                    zone: r.zone,
+                    endpoints: r.endpoints,
+                    description: r.description,
+                }
+            })
+            .collect();
+
+        let mut seen = HashSet::new();
+        let mut requirements = Vec::new();
+        for r in raw.requirements {
+            self.check_id(tr!("requirement", "要件"), &r.id, &mut seen);
+            let req = self.requirement(r, &options, &roles, &sources);
+            requirements.push(req);
+        }
+
+        Catalog {
+            id: raw.id.value,
+            name: raw.name,
+            vendor: raw.vendor,
+            summary: raw.summary,
+            sources,
+            options,
+            roles,
+            requirements,
+            origin: self.file.name.clone(),
+        }
+    }
+
+    fn option(&mut self, o: raw::RawOption) -> Option<OptionDef> {
+        let id = o.id.value.clone();
+        let kind = match o.kind.value {
+            RawOptionType::Choice => {
+                let Some(values) = &o.values else {
+                    self.problem(
+                        self.span(&o.kind),
+                        tr!(
+                            "choice option `{id}` has no `values`",
+                            "choice 型のオプション `{id}` に `values` がありません"
+                        ),
+                        Some(tr!(
+                            "list the values, e.g. `values: [dynamic, fixed]`",
+                            "値を列挙してください (例: `values: [dynamic, fixed]`)"
+                        )),
+                    );
+                    return None;
+                };
+                let mut vs: Vec<String> = Vec::new();
+                for v in values {
+                    let t = v.value.text();
+                    if !t
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                        || t.is_empty()
+                    {
+                        self.problem(
+                            self.span(v),
+                            tr!(
+                                "choice value `{t}` cannot be written in a condition",
+                                "選択値 `{t}` は条件式に書けません"
+                            ),
+                            Some(tr!(
+                                "use letters, digits, `_` and `-`",
+                                "英数字・`_`・`-` を使ってください"
+                            )),
+                        );
+                    } else if vs.contains(&t) {
+                        self.problem(
+                            self.span(v),
+                            tr!("duplicate value `{t}`", "値 `{t}` が重複しています"),
+                            None,
+                        );
+                    } else {
+                        vs.push(t);
+                    }
+                }
+                if vs.is_empty() {
+                    return None;
+                }
+                OptionKind::Choice(vs)
+            }
+            k => {
+                if let Some(values) = o.values.as_ref().and_then(|v| v.first()) {
+                    self.problem(
+                        self.span(values),
+                        tr!(
+                            "only choice options have `values`",
+                            "`values` を持てるのは choice 型だけです"
+                        ),
+                        None,
+                    );
+                }
+                if k == RawOptionType::Bool {
+                    OptionKind::Bool
+                } else {
+                    OptionKind::Port
+                }
+            }
+        };
+        let text = o.default.value.text();
+        let default = match kind.parse(&text) {
+            Some(v) => v,
+            None => {
+                let allowed = kind.allowed();
+                self.problem(
+                    self.span(&o.default),
+                    tr!(
+                        "default `{text}` is not a value of option `{id}`",
+                        "既定値 `{text}` はオプション `{id}` の値ではありません"
+                    ),
+                    Some(tr!("its values: {allowed}", "取り得る値: {allowed}")),
+                );
+                return None;
+            }
+        };
+        Some(OptionDef {
+            id,
+            kind,
+            default,
+            description: o.description,
+        })
+    }
+
+    fn roles_of(&mut self, list: &Spanned<NameList>, roles: &[Role]) -> Vec<String> {
+        let outer = self.span(list);
+        if list.value.0.is_empty() {
+            self.problem(
+                outer.clone(),
+                tr!("no roles listed", "ロールが指定されていません"),
+                None,
+            );
+        }
+        let mut out = Vec::new();
+        for name in &list.value.0 {
+            let n = &name.value;
+            if roles.iter().any(|r| &r.id == n) {
+                if !out.contains(n) {
+                    out.push(n.clone());
+                }
+                continue;
+            }
+            let span = self.span(name).or_else(|| outer.clone());
+            let ids: Vec<&str> = roles.iter().map(|r| r.id.as_str()).collect();
+            let hint = closest(n, ids.iter().copied())
+                .map(|c| tr!(" (did you mean `{c}`?)", " (`{c}` のことですか?)"))
+                .unwrap_or_default();
+            let list = ids.join(", ");
+            self.problem(
+                span,
+                Text::new(
+                    format!("unknown role `{n}`{}", hint.en),
+                    format!("ロール `{n}` はありません{}", hint.ja),
+                ),
+                Some(tr!(
+                    "roles of this catalog: {list}",
+                    "このカタログのロール: {list}"
+                )),
+            );
+        }
+        out
+    }
+
+    fn requirement(
+        &mut self,
+        r: raw::RawRequirement,
+        options: &[OptionDef],
+        roles: &[Role],
+        sources: &[SourceDoc],
+    ) -> Requirement {
+        let from = self.roles_of(&r.from, roles);
+        let to = self.roles_of(&r.to, roles);
+        let protocol = self.protocol(&r.protocol, options);
+        if r.ports.is_empty() {
+            let id = &r.id.value;
+            self.problem(
+                self.span(&r.id),
+                tr!(
+                    "requirement `{id}` lists no ports",
+                    "要件 `{id}` にポートがありません"
+                ),
+                None,
+            );
+        }
+        let ports = self.ports(&r.ports, options);
+        let when = match &r.when {
+            Some(w) => self.condition(w, options),
+            None => Expr::Always,
+        };
+        let doc = &r.source.doc.value;
+        if !sources.iter().any(|s| &s.id == doc) {
+            let list: Vec<&str> = sources.iter().map(|s| s.id.as_str()).collect();
+            let list = list.join(", ");
+            self.problem(
+                self.span(&r.source.doc),
+                tr!(
+                    "`{doc}` is not in this catalog's sources",
+                    "`{doc}` はこのカタログの sources にありません"
+                ),
+                Some(tr!("sources: {list}", "sources: {list}")),
+            );
+        }
+        if r.source.row.value == 0 {
+            self.problem(
+                self.span(&r.source.row),
+                tr!("rows count from 1", "行番号は 1 から数えます"),
+                None,
+            );
+        }
+        let lines = r.source.lines.as_ref().and_then(|l| {
+            let t = l.value.text();
+            let parsed = match t.split_once('-') {
+                Some((a, b)) => a.trim().parse().ok().zip(b.trim().parse().ok()),
+                None => t.trim().parse().ok().map(|n| (n, n)),
+            };
+            match parsed {
+                Some((a, b)) if a >= 1 && a <= b => Some((a, b)),
+                _ => {
+                    self.problem(
+                        self.span(l),
+                        tr!(
+                            "`{t}` is not a line or line range",
+                            "`{t}` は行番号または行範囲ではありません"
+                        ),
+                        Some(tr!(
+                            "write `14` or `24-30`",
+                            "`14` または `24-30` の形で書いてください"
+                        )),
+                    );
+                    None
+                }
+            }
+        });
+        Requirement {
+            id: r.id.value,
+            purpose: r.purpose,
+            from,
+            to,
+            both_ways: r.both_ways,
+            protocol,
+            ports,
+            when,
+            notes: r.notes,
+            source: Citation {
+                doc: r.source.doc.value,
+                row: r.source.row.value,
+                lines,
+            },
+            findings: r
+                .findings
+                .into_iter()
+                .map(|f| Finding {
+                    severity: f.severity,
+                    message: f.message,
+                })
+                .collect(),
+        }
+    }
+
+    fn protocol(&mut self, p: &Spanned<ProtocolSpec>, options: &[OptionDef]) -> ProtocolRef {
+        let span = self.span(p);
+        let bad = |s: &str| {
+            (
+                tr!("unknown protocol `{s}`", "プロトコル `{s}` は使えません"),
+                Some(tr!("protocols: tcp, udp", "使えるプロトコル: tcp, udp")),
+            )
+        };
+        match &p.value {
+            ProtocolSpec::One(s) => match Protocol::parse(s) {
+                Some(x) => ProtocolRef::Fixed(vec![x]),
+                None => {
+                    let (m, h) = bad(s);
+                    self.problem(span, m, h);
+                    ProtocolRef::Fixed(vec![])
+                }
+            },
+            ProtocolSpec::Many(list) => {
+                let mut out = BTreeSet::new();
+                for s in list {
+                    match Protocol::parse(s) {
+                        Some(x) => {
+                            out.insert(x);
+                        }
+                        None => {
+                            let (m, h) = bad(s);
+                            self.problem(span.clone(), m, h);
+                        }
+                    }
+                }
+                if list.is_empty() {
+                    self.problem(
+                        span,
+                        tr!("no protocol listed", "プロトコルが指定されていません"),
+                        None,
+                    );
+                }
+                ProtocolRef::Fixed(out.into_iter().collect())
+            }
+            ProtocolSpec::Option { option } => {
+                match options.iter().find(|o| &o.id == option) {
+                    Some(OptionDef {
+                        kind: OptionKind::Choice(vs),
+                        ..
+                    }) if vs.iter().all(|v| Protocol::parse(v).is_some()) => {}
+                    Some(_) => self.problem(
+                        span,
+                        tr!(
+                            "option `{option}` is not a choice of protocols",
+                            "オプション `{option}` はプロトコルの選択肢ではありません"
+                        ),
+                        Some(tr!(
+                            "use a choice option with values such as [udp, tcp]",
+                            "値が [udp, tcp] のような choice 型オプションを指定してください"
+                        )),
+                    ),
+                    None => self.unknown_option(span, option, options),
+                }
+                ProtocolRef::Option(option.clone())
+            }
+        }
+    }
+
+    fn unknown_option(&mut self, span: Option<Range<usize>>, name: &str, options: &[OptionDef]) {
+        let ids: Vec<&str> = options.iter().map(|o| o.id.as_str()).collect();
+        let list = ids.join(", ");
+        self.problem(
+            span,
+            tr!(
+                "unknown option `{name}`",
+                "オプション `{name}` はありません"
+            ),
+            Some(tr!(
+                "options of this catalog: {list}",
+                "このカタログのオプション: {list}"
+            )),
+        );
+    }
+
+    fn ports(&mut self, items: &[Spanned<PortItemSp>], options: &[OptionDef]) -> Vec<PortRef> {
+        let mut out = Vec::new();
+        for item in items {
+            let span = self.span(item);
+            match &item.value {
+                PortItemSp::Number(n) => match check_port(*n) {
+                    Some(p) => out.push(PortRef::Fixed(PortSet::single(p))),
+                    None => self.problem(
+                        span,
+                        tr!(
+                            "port {n} is outside 1-65535",
+                            "ポート {n} は 1～65535 の範囲外です"
+                        ),
+                        None,
+                    ),
+                },
+                PortItemSp::Spec(s) => match PortSet::parse(s) {
+                    Ok(set) => out.push(PortRef::Fixed(set)),
+                    Err(e) => self.problem(
+                        span,
+                        Text::new(
+                            format!("bad port spec `{s}`: {e}"),
+                            format!("ポート指定 `{s}` が不正です: {e}"),
+                        ),
+                        Some(tr!(
+                            "write `443`, `1024-65535` or `80,443`",
+                            "`443`、`1024-65535`、`80,443` の形で書いてください"
+                        )),
+                    ),
+                },
+                PortItemSp::Option(o) => {
+                    let name = &o.value;
+                    let ospan = self.span(o).or(span);
+                    match options.iter().find(|d| &d.id == name) {
+                        Some(OptionDef {
+                            kind: OptionKind::Port,
+                            ..
+                        }) => {}
+                        Some(OptionDef {
+                            kind: OptionKind::Choice(vs),
+                            ..
+                        }) if vs
+                            .iter()
+                            .all(|v| v.parse::<u64>().ok().and_then(check_port).is_some()) => {}
+                        Some(_) => self.problem(
+                            ospan,
+                            tr!(
+                                "option `{name}` does not hold a port number",
+                                "オプション `{name}` はポート番号を持ちません"
+                            ),
+                            Some(tr!(
+                                "use a port option, or a choice whose values are port numbers",
+                                "port 型か、値がポート番号の choice 型オプションを指定してください"
+                            )),
+                        ),
+                        None => self.unknown_option(ospan, name, options),
+                    }
+                    out.push(PortRef::Option(name.clone()));
+                }
+                PortItemSp::When(cond, inner) => {
+                    let e = self.condition(cond, options);
+                    if inner.is_empty() {
+                        self.problem(
+                            span,
+                            tr!(
+                                "conditional group lists no ports",
+                                "条件付きグループにポートがありません"
+                            ),
+                            None,
+                        );
+                    }
+                    let inner = self.ports(inner, options);
+                    out.push(PortRef::When(e, inner));
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,313 @@
+//! The command line: parses arguments, calls the pipeline, prints. No logic of its own.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::catalog::{self, Catalogs};
+use crate::diag::{EXIT_BAD_INPUT, EXIT_OK, Error, Result};
+use crate::flows::{Deployment, ports_report};
+use crate::i18n::{Lang, Text};
+use crate::output::{self, Format};
+use crate::suggest::closest;
+use crate::tr;
+
+/// Which ports must I open for this product? Vendor port requirements as data, the minimal
+/// openings, each traced to the vendor document row that needs it.
+///
+/// どのポートを開ければよいか: ベンダーのポート要件をデータとして持ち、必要最小限の開放を根拠付きで示します。
+#[derive(Debug, Parser)]
+#[command(name = "portplan", version, max_term_width = 110)]
+pub struct Cli {
+    /// Output language (default: from LC_ALL / LC_MESSAGES / LANG) / 出力言語
+    #[arg(long, global = true, value_enum, env = "PORTPLAN_LANG")]
+    pub lang: Option<Lang>,
+    /// Also load every catalog (*.yaml) in DIR; one with a built-in id replaces it / 追加のカタログ
+    #[arg(long, global = true, value_name = "DIR")]
+    pub catalog_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Inspect and check product catalogs / カタログの一覧・表示・検査
+    #[command(subcommand)]
+    Catalog(CatalogCmd),
+    /// The ports one or more products need, for the options you use / 製品に必要なポート
+    Ports(PortsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum CatalogCmd {
+    /// List the known products / 製品の一覧
+    List {
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Show a product's options, roles and requirements / 製品のオプション・ロール・要件
+    Show {
+        /// Product id, e.g. devicelock
+        product: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Check catalog files; errors name file, line and column / カタログファイルの検査
+    Check {
+        /// Catalog YAML files
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of catalog files / カタログの JSON Schema
+    Schema,
+}
+
+#[derive(Debug, clap::Args)]
+struct PortsArgs {
+    /// Product ids, e.g. devicelock tmws
+    #[arg(required = true)]
+    products: Vec<String>,
+    /// Set an option: NAME=VALUE, or PRODUCT.NAME=VALUE when several products have NAME / オプション指定
+    #[arg(long = "set", value_name = "OPTION=VALUE")]
+    set: Vec<String>,
+    /// Only these roles are deployed (comma-separated; PRODUCT.ROLE to be specific) / 配置するロール
+    #[arg(long, value_delimiter = ',', value_name = "ROLE,...")]
+    roles: Vec<String>,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_OK
+            });
+        }
+    };
+    let lang = cli.lang.unwrap_or_else(Lang::from_env);
+    match run(cli, lang) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("{:?}", e.to_report(lang));
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+fn catalogs(cli: &Cli) -> Result<Catalogs> {
+    match &cli.catalog_dir {
+        Some(d) => Catalogs::with_dir(d),
+        None => Ok(Catalogs::builtin()),
+    }
+}
+
+/// Run a parsed command line; returns the exit code.
+pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
+    match &cli.command {
+        Command::Catalog(CatalogCmd::Schema) => {
+            print(&(serde_json::to_string_pretty(&catalog::schema()).unwrap_or_default() + "\n"));
+        }
+        Command::Catalog(CatalogCmd::Check { files }) => {
+            let mut failed = 0;
+            for f in files {
+                match catalog::load_path(f) {
+                    Ok(c) => {
+                        let (path, id, n) = (f.display(), &c.id, c.requirements.len());
+                        print(&format!(
+                            "{}\n",
+                            tr!(
+                                "ok   {path} ({id}, {n} requirements)",
+                                "OK   {path} ({id}、要件 {n} 件)"
+                            )
+                            .get(lang)
+                        ));
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        eprintln!("{:?}", e.to_report(lang));
+                    }
+                }
+            }
+            return Ok(if failed > 0 { EXIT_BAD_INPUT } else { EXIT_OK });
+        }
+        Command::Catalog(CatalogCmd::List { format }) => {
+            print(&output::catalog::list(&catalogs(&cli)?, *format, lang));
+        }
+        Command::Catalog(CatalogCmd::Show { product, format }) => {
+            let cats = catalogs(&cli)?;
+            print(&output::catalog::show(cats.get(product)?, *format, lang));
+        }
+        Command::Ports(args) => {
+            let cats = catalogs(&cli)?;
+            let deps = deployments(&cats, &args.products, &args.set, &args.roles)?;
+            let report = ports_report(&deps);
+            print(&output::ports::render(&report, &cats, args.format, lang));
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// Resolve products, `--set` and `--roles` into deployments.
+pub fn deployments<'c>(
+    cats: &'c Catalogs,
+    products: &[String],
+    sets: &[String],
+    roles: &[String],
+) -> Result<Vec<Deployment<'c>>> {
+    let mut deps: Vec<Deployment<'c>> = Vec::new();
+    for p in products {
+        let c = cats.get(p)?;
+        if !deps.iter().any(|d| d.catalog.id == c.id) {
+            deps.push(Deployment::new(c));
+        }
+    }
+    for s in sets {
+        let Some((name, value)) = s.split_once('=') else {
+            return Err(Error::usage(
+                tr!(
+                    "`--set {s}` is not OPTION=VALUE",
+                    "`--set {s}` が OPTION=VALUE の形ではありません"
+                ),
+                Some(tr!(
+                    "e.g. --set rpc_ports=fixed",
+                    "例: --set rpc_ports=fixed"
+                )),
+            ));
+        };
+        let (name, value) = (name.trim(), value.trim());
+        let targets: Vec<usize> = match name.split_once('.') {
+            Some((prod, opt)) => {
+                let i = deps
+                    .iter()
+                    .position(|d| d.catalog.id == prod)
+                    .ok_or_else(|| {
+                        Error::usage(
+                            tr!(
+                                "`--set {s}`: product `{prod}` is not among the products asked for",
+                                "`--set {s}`: 製品 `{prod}` は指定されていません"
+                            ),
+                            None,
+                        )
+                    })?;
+                set_one(&mut deps[i], s, opt, value)?;
+                continue;
+            }
+            None => deps
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| d.catalog.option(name).is_some())
+                .map(|(i, _)| i)
+                .collect(),
+        };
+        match targets.as_slice() {
+            [i] => set_one(&mut deps[*i], s, name, value)?,
+            [] => {
+                let all: Vec<String> = deps
+                    .iter()
+                    .flat_map(|d| {
+                        d.catalog
+                            .options
+                            .iter()
+                            .map(move |o| format!("{}.{}", d.catalog.id, o.id))
+                    })
+                    .collect();
+                let short: Vec<&str> = deps
+                    .iter()
+                    .flat_map(|d| d.catalog.options.iter().map(|o| o.id.as_str()))
+                    .collect();
+                let hint = closest(name, short.iter().copied())
+                    .map(|c| tr!(" (did you mean `{c}`?)", " (`{c}` のことですか?)"))
+                    .unwrap_or_default();
+                let list = all.join(", ");
+                return Err(Error::usage(
+                    Text::new(
+                        format!("`--set {s}`: unknown option `{name}`{}", hint.en),
+                        format!("`--set {s}`: オプション `{name}` はありません{}", hint.ja),
+                    ),
+                    Some(tr!("options: {list}", "指定できるオプション: {list}")),
+                ));
+            }
+            many => {
+                let names: Vec<String> = many
+                    .iter()
+                    .map(|i| format!("{}.{name}", deps[*i].catalog.id))
+                    .collect();
+                let list = names.join(", ");
+                return Err(Error::usage(
+                    tr!(
+                        "`--set {s}`: several products have option `{name}`",
+                        "`--set {s}`: オプション `{name}` は複数の製品にあります"
+                    ),
+                    Some(tr!("qualify it: {list}", "製品名を付けてください: {list}")),
+                ));
+            }
+        }
+    }
+    if !roles.is_empty() {
+        let mut chosen: Vec<BTreeSet<String>> = vec![BTreeSet::new(); deps.len()];
+        for r in roles.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
+            let (prod, role) = match r.split_once('.') {
+                Some((p, x)) => (Some(p), x),
+                None => (None, r),
+            };
+            let mut found = false;
+            for (i, d) in deps.iter().enumerate() {
+                if prod.is_none_or(|p| p == d.catalog.id) && d.catalog.role(role).is_some() {
+                    chosen[i].insert(role.to_string());
+                    found = true;
+                }
+            }
+            if !found {
+                let all: Vec<&str> = deps
+                    .iter()
+                    .flat_map(|d| d.catalog.roles.iter().map(|x| x.id.as_str()))
+                    .collect();
+                let hint = closest(role, all.iter().copied())
+                    .map(|c| tr!(" (did you mean `{c}`?)", " (`{c}` のことですか?)"))
+                    .unwrap_or_default();
+                let list = all.join(", ");
+                return Err(Error::usage(
+                    Text::new(
+                        format!("`--roles`: unknown role `{r}`{}", hint.en),
+                        format!("`--roles`: ロール `{r}` はありません{}", hint.ja),
+                    ),
+                    Some(tr!("roles: {list}", "指定できるロール: {list}")),
+                ));
+            }
+        }
+        for (d, set) in deps.iter_mut().zip(chosen) {
+            d.roles = Some(set);
+        }
+    }
+    Ok(deps)
+}
+
+fn set_one(dep: &mut Deployment<'_>, arg: &str, name: &str, value: &str) -> Result<()> {
+    dep.options
+        .set(&dep.catalog.options, name, value)
+        .map_err(|e| {
+            Error::usage(
+                Text::new(
+                    format!("`--set {arg}`: {}", e.message.en),
+                    format!("`--set {arg}`: {}", e.message.ja),
+                ),
+                Some(e.help),
+            )
+        })
+}

@@ -1,0 +1,293 @@
+//! From catalog + options to role-level flows: the answer to "which ports, between which
+//! components, and why" before any address is known (`portplan ports`).
+//!
+//! A [`Deployment`] is one product with resolved options and, optionally, the subset of roles
+//! in use. [`flows`] yields one [`Flow`] per active requirement per (from, to) pair and
+//! protocol; [`openings`] merges them per (product, from, to, protocol) into the minimal
+//! port sets. The site plan (`plan`) starts from the same flows and maps roles to addresses.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use crate::catalog::{Catalog, Protocol, Requirement, Severity};
+use crate::i18n::Text;
+use crate::options::{OptionValues, Value};
+use crate::portset::PortSet;
+
+/// One product as deployed: its catalog, option values and the roles in use.
+#[derive(Debug, Clone)]
+pub struct Deployment<'c> {
+    /// The product's catalog.
+    pub catalog: &'c Catalog,
+    /// Every option's value.
+    pub options: OptionValues,
+    /// Roles in use; `None` means all.
+    pub roles: Option<BTreeSet<String>>,
+}
+
+impl<'c> Deployment<'c> {
+    /// All roles, default options.
+    pub fn new(catalog: &'c Catalog) -> Deployment<'c> {
+        Deployment {
+            catalog,
+            options: catalog.default_options(),
+            roles: None,
+        }
+    }
+
+    /// Whether `role` is deployed.
+    pub fn deploys(&self, role: &str) -> bool {
+        self.roles.as_ref().is_none_or(|r| r.contains(role))
+    }
+
+    /// Why requirement `req` yields no flow, or `None` when it is active.
+    pub fn why_inactive(&self, req: &Requirement) -> Option<Inactive> {
+        if !req.when.eval(&self.options) {
+            let values = req
+                .when
+                .options()
+                .into_iter()
+                .filter_map(|o| self.options.get(o).map(|v| (o.to_string(), v.clone())))
+                .collect();
+            return Some(Inactive::Condition {
+                when: req.when.to_string(),
+                values,
+            });
+        }
+        if req.ports(&self.options).0.is_empty() || req.protocols(&self.options).is_empty() {
+            return Some(Inactive::NoPorts);
+        }
+        if !req
+            .pairs()
+            .iter()
+            .any(|(a, b)| self.deploys(a) && self.deploys(b))
+        {
+            let mut missing: Vec<String> = req
+                .from
+                .iter()
+                .chain(&req.to)
+                .filter(|r| !self.deploys(r))
+                .cloned()
+                .collect();
+            missing.dedup();
+            return Some(Inactive::RolesNotDeployed(missing));
+        }
+        None
+    }
+}
+
+/// Why a requirement is off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inactive {
+    /// Its condition is false under these option values.
+    Condition {
+        /// The condition.
+        when: String,
+        /// The values of the options it reads.
+        values: Vec<(String, Value)>,
+    },
+    /// Its ports depend on options that select none.
+    NoPorts,
+    /// The roles on one side are not deployed.
+    RolesNotDeployed(Vec<String>),
+}
+
+/// One active requirement between two roles over one protocol.
+#[derive(Debug, Clone, Serialize)]
+pub struct Flow {
+    /// Product id.
+    pub product: String,
+    /// Requirement id (unqualified).
+    pub requirement: String,
+    /// Initiating role.
+    pub from: String,
+    /// Accepting role.
+    pub to: String,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// Destination ports.
+    pub ports: PortSet,
+    /// The conditions that held (`always` when none).
+    pub because: Vec<String>,
+    /// What for.
+    pub purpose: Text,
+    /// Vendor document row, `doc#row`.
+    pub source: String,
+}
+
+impl Flow {
+    /// `product/requirement`.
+    pub fn qualified(&self) -> String {
+        format!("{}/{}", self.product, self.requirement)
+    }
+}
+
+/// Every flow of a deployment, in catalog order.
+pub fn flows(dep: &Deployment<'_>) -> Vec<Flow> {
+    let mut out = Vec::new();
+    for req in &dep.catalog.requirements {
+        if dep.why_inactive(req).is_some() {
+            continue;
+        }
+        let (ports, extra) = req.ports(&dep.options);
+        let mut because: Vec<String> = Vec::new();
+        if !req.when.is_always() {
+            because.push(req.when.to_string());
+        }
+        because.extend(extra);
+        if because.is_empty() {
+            because.push("always".into());
+        }
+        for (from, to) in req.pairs() {
+            if !dep.deploys(from) || !dep.deploys(to) {
+                continue;
+            }
+            for protocol in req.protocols(&dep.options) {
+                out.push(Flow {
+                    product: dep.catalog.id.clone(),
+                    requirement: req.id.clone(),
+                    from: from.to_string(),
+                    to: to.to_string(),
+                    protocol,
+                    ports: ports.clone(),
+                    because: because.clone(),
+                    purpose: req.purpose.clone(),
+                    source: req.source.to_string(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The merged openings between two roles over one protocol.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleOpening {
+    /// Initiating role.
+    pub from: String,
+    /// Accepting role.
+    pub to: String,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// Union of the flows' ports.
+    pub ports: PortSet,
+    /// `product/requirement` ids, sorted.
+    pub requirements: Vec<String>,
+    /// Product id.
+    pub product: String,
+}
+
+/// Merge flows per (product, from, to, protocol), keeping first-appearance order.
+pub fn openings(flows: &[Flow]) -> Vec<RoleOpening> {
+    let mut out: Vec<RoleOpening> = Vec::new();
+    let mut index: HashMap<(&str, &str, &str, Protocol), usize> = HashMap::new();
+    for f in flows {
+        let key = (
+            f.product.as_str(),
+            f.from.as_str(),
+            f.to.as_str(),
+            f.protocol,
+        );
+        let i = *index.entry(key).or_insert_with(|| {
+            out.push(RoleOpening {
+                from: f.from.clone(),
+                to: f.to.clone(),
+                protocol: f.protocol,
+                ports: PortSet::new(),
+                requirements: Vec::new(),
+                product: f.product.clone(),
+            });
+            out.len() - 1
+        });
+        let o = &mut out[i];
+        o.ports.extend(&f.ports);
+        let q = f.qualified();
+        if !o.requirements.contains(&q) {
+            o.requirements.push(q);
+        }
+    }
+    for o in &mut out {
+        o.requirements.sort();
+    }
+    out
+}
+
+/// Risk advice of an active requirement.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActiveFinding {
+    /// How serious.
+    pub severity: Severity,
+    /// `product/requirement`.
+    pub requirement: String,
+    /// The advice.
+    pub message: Text,
+}
+
+/// Findings of the requirements that have at least one flow.
+pub fn findings(dep: &Deployment<'_>, flows: &[Flow]) -> Vec<ActiveFinding> {
+    let active: BTreeSet<&str> = flows
+        .iter()
+        .filter(|f| f.product == dep.catalog.id)
+        .map(|f| f.requirement.as_str())
+        .collect();
+    let mut out = Vec::new();
+    for req in &dep.catalog.requirements {
+        if !active.contains(req.id.as_str()) {
+            continue;
+        }
+        for f in &req.findings {
+            out.push(ActiveFinding {
+                severity: f.severity,
+                requirement: format!("{}/{}", dep.catalog.id, req.id),
+                message: f.message.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// A product and its resolved options (SPEC §6.1 `products`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ProductOptions {
+    /// Product id.
+    pub id: String,
+    /// Every option with its resolved value, defaults included.
+    pub options: OptionValues,
+}
+
+/// The answer of `portplan ports` (SPEC §6.1).
+#[derive(Debug, Clone, Serialize)]
+pub struct PortsReport {
+    /// Products and options.
+    pub products: Vec<ProductOptions>,
+    /// One per active requirement per (from, to) pair and protocol.
+    pub flows: Vec<Flow>,
+    /// Minimal merged set per (product, from, to, protocol).
+    pub openings: Vec<RoleOpening>,
+    /// Risk advice of the active requirements, most severe first.
+    pub findings: Vec<ActiveFinding>,
+}
+
+/// Compute the role-level answer for several products.
+pub fn ports_report(deps: &[Deployment<'_>]) -> PortsReport {
+    let mut products = Vec::new();
+    let mut all_flows = Vec::new();
+    let mut all_findings = Vec::new();
+    for dep in deps {
+        products.push(ProductOptions {
+            id: dep.catalog.id.clone(),
+            options: dep.options.clone(),
+        });
+        let fl = flows(dep);
+        all_findings.extend(findings(dep, &fl));
+        all_flows.extend(fl);
+    }
+    all_findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    PortsReport {
+        products,
+        openings: openings(&all_flows),
+        flows: all_flows,
+        findings: all_findings,
+    }
+}

@@ -1,0 +1,19 @@
+//! portplan: which ports must I open for this product, and why?
+//!
+//! The pipeline (see ARCHITECTURE.md): [`catalog`] (vendor facts) → [`flows`] (role-level
+//! requirements for the chosen options) → plan → render | audit | verify | report.
+//! Each stage is a module with typed input and output; [`cli`] is a thin shell.
+
+#![warn(missing_docs)]
+
+pub mod catalog;
+pub mod cli;
+pub mod condition;
+pub mod diag;
+pub mod flows;
+pub mod i18n;
+pub mod iana;
+pub mod options;
+pub mod output;
+pub mod portset;
+pub mod suggest;

@@ -1,0 +1,97 @@
+//! Presentation: turning typed results into tables, Markdown, CSV and JSON.
+//!
+//! Nothing here computes an answer; every function takes a finished result (for example a
+//! [`crate::flows::PortsReport`]) and a [`Lang`]. Tables use ASCII borders on purpose: box-drawing
+//! characters are "ambiguous width" in East Asian fonts and misalign in Japanese terminals.
+
+pub mod catalog;
+pub mod ports;
+
+use std::io::IsTerminal;
+
+use comfy_table::{ContentArrangement, Table, presets};
+
+use crate::i18n::Lang;
+
+/// Output format of data-printing commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable table.
+    #[default]
+    Table,
+    /// JSON (stable schema, see README).
+    Json,
+    /// CSV, one row per port range.
+    Csv,
+    /// Markdown, for tickets and wikis.
+    Md,
+}
+
+/// A table with the project's style; wraps to the terminal width only on a terminal.
+pub fn new_table(header: Vec<String>) -> Table {
+    let mut t = Table::new();
+    t.load_style(presets::ASCII_FULL_CONDENSED);
+    if std::io::stdout().is_terminal() {
+        t.set_content_arrangement(ContentArrangement::Dynamic);
+    } else {
+        t.set_content_arrangement(ContentArrangement::Disabled);
+    }
+    t.set_header(header);
+    t
+}
+
+/// Escape a cell for a Markdown table.
+pub fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', "<br>")
+}
+
+/// A Markdown table.
+pub fn md_table(header: &[String], rows: &[Vec<String>]) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "| {} |\n",
+        header
+            .iter()
+            .map(|h| md_cell(h))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    ));
+    out.push_str(&format!("|{}\n", "---|".repeat(header.len())));
+    for r in rows {
+        out.push_str(&format!(
+            "| {} |\n",
+            r.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | ")
+        ));
+    }
+    out
+}
+
+/// CSV text from a header and rows.
+pub fn csv_text(header: &[String], rows: &[Vec<String>]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    // Writing to a Vec cannot fail.
+    let _ = w.write_record(header);
+    for r in rows {
+        let _ = w.write_record(r);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// `Always`/`常に` for the trivial condition, else the conditions joined with `and`.
+pub fn because_text(because: &[String], lang: Lang) -> String {
+    if because.len() == 1 && because[0] == "always" {
+        lang.pick("always", "常に").to_string()
+    } else {
+        because.join(" and ")
+    }
+}
+
+/// Severity label.
+pub fn severity_text(s: crate::catalog::Severity, lang: Lang) -> &'static str {
+    use crate::catalog::Severity::*;
+    match s {
+        Info => lang.pick("info", "情報"),
+        Warning => lang.pick("WARNING", "警告"),
+        Critical => lang.pick("CRITICAL", "重大"),
+    }
+}

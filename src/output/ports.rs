@@ -1,0 +1,264 @@
+//! `portplan ports` output.
+
+use std::fmt::Write as _;
+
+use crate::catalog::Catalogs;
+use crate::flows::{Flow, PortsReport};
+use crate::i18n::Lang;
+use crate::output::{Format, because_text, csv_text, md_table, new_table, severity_text};
+use crate::portset::range_string;
+
+/// One line of the "why" table: a port range of one flow.
+struct Row {
+    group: (String, String),
+    from: String,
+    to: String,
+    protocol: String,
+    port: String,
+    service: String,
+    purpose: String,
+    when: String,
+    source: String,
+    requirement: String,
+    product: String,
+}
+
+fn rows(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> Vec<Row> {
+    // Group by (product, from, to) in first-appearance order, then by protocol and port.
+    let mut groups: Vec<(String, String, String)> = Vec::new();
+    for f in &report.flows {
+        let k = (f.product.clone(), f.from.clone(), f.to.clone());
+        if !groups.contains(&k) {
+            groups.push(k);
+        }
+    }
+    let mut out = Vec::new();
+    for (product, from, to) in &groups {
+        let cat = catalogs.get(product).ok();
+        let name = |r: &str| cat.map_or(r.to_string(), |c| c.role_name(r).get(lang).to_string());
+        let mut items: Vec<(&Flow, std::ops::RangeInclusive<u16>)> = report
+            .flows
+            .iter()
+            .filter(|f| &f.product == product && &f.from == from && &f.to == to)
+            .flat_map(|f| f.ports.ranges().map(move |r| (f, r)))
+            .collect();
+        items.sort_by_key(|(f, r)| (f.protocol, *r.start()));
+        for (f, r) in items {
+            let service = if r.start() == r.end() {
+                crate::iana::lookup(f.protocol.as_str(), *r.start())
+                    .map_or("-".to_string(), |s| s.name.to_string())
+            } else {
+                lang.pick("(range)", "(範囲)").to_string()
+            };
+            out.push(Row {
+                group: (from.clone(), to.clone()),
+                from: name(from),
+                to: name(to),
+                protocol: f.protocol.to_string(),
+                port: range_string(&r),
+                service,
+                purpose: f.purpose.get(lang).to_string(),
+                when: because_text(&f.because, lang),
+                source: f.source.clone(),
+                requirement: f.qualified(),
+                product: product.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// Render the report.
+pub fn render(report: &PortsReport, catalogs: &Catalogs, format: Format, lang: Lang) -> String {
+    match format {
+        Format::Json => serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
+        Format::Table => table(report, catalogs, lang),
+        Format::Md => markdown(report, catalogs, lang),
+        Format::Csv => csv(report, catalogs, lang),
+    }
+}
+
+fn options_lines(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in &report.products {
+        let Ok(cat) = catalogs.get(&p.id) else {
+            continue;
+        };
+        let opts: Vec<String> = cat
+            .options
+            .iter()
+            .filter_map(|d| {
+                let v = p.options.get(&d.id)?;
+                Some(if *v == d.default {
+                    format!("{}={v}", d.id)
+                } else {
+                    format!("{}={v}*", d.id)
+                })
+            })
+            .collect();
+        let opts = if opts.is_empty() {
+            "-".to_string()
+        } else {
+            opts.join(", ")
+        };
+        out.push(format!("{} ({}): {opts}", cat.name.get(lang), cat.id));
+    }
+    out
+}
+
+fn header(lang: Lang) -> Vec<String> {
+    [
+        lang.pick("From", "送信元"),
+        lang.pick("To", "宛先"),
+        lang.pick("Proto", "プロトコル"),
+        lang.pick("Port", "ポート"),
+        lang.pick("Service (IANA)", "サービス名 (IANA)"),
+        lang.pick("Purpose", "用途"),
+        lang.pick("Required when", "必要な条件"),
+        lang.pick("Source", "根拠"),
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn cells(rows: &[Row]) -> Vec<Vec<String>> {
+    let mut prev: Option<&(String, String)> = None;
+    rows.iter()
+        .map(|r| {
+            let first = prev != Some(&r.group);
+            prev = Some(&r.group);
+            vec![
+                if first { r.from.clone() } else { String::new() },
+                if first { r.to.clone() } else { String::new() },
+                r.protocol.clone(),
+                r.port.clone(),
+                r.service.clone(),
+                r.purpose.clone(),
+                r.when.clone(),
+                r.source.clone(),
+            ]
+        })
+        .collect()
+}
+
+fn table(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        lang.pick(
+            "Options (* = changed from the default)",
+            "オプション (* は既定値から変更)"
+        )
+    );
+    for l in options_lines(report, catalogs, lang) {
+        let _ = writeln!(out, "  {l}");
+    }
+    out.push('\n');
+    let rows = rows(report, catalogs, lang);
+    if rows.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            lang.pick(
+                "No openings are required.",
+                "開放が必要な通信はありません。"
+            )
+        );
+    } else {
+        let mut t = new_table(header(lang));
+        for c in cells(&rows) {
+            t.add_row(c);
+        }
+        let _ = writeln!(out, "{t}");
+        let _ = writeln!(
+            out,
+            "\n{}",
+            lang.pick("Openings (merged):", "開放するポート (集約):")
+        );
+        for o in &report.openings {
+            let cat = catalogs.get(&o.product).ok();
+            let name =
+                |r: &str| cat.map_or(r.to_string(), |c| c.role_name(r).get(lang).to_string());
+            let _ = writeln!(
+                out,
+                "  {} -> {}  {} {}",
+                name(&o.from),
+                name(&o.to),
+                o.protocol,
+                o.ports.to_strings().join(", ")
+            );
+        }
+    }
+    if !report.findings.is_empty() {
+        let _ = writeln!(out, "\n{}", lang.pick("Findings:", "指摘事項:"));
+        for f in &report.findings {
+            let _ = writeln!(
+                out,
+                "  [{}] {}: {}",
+                severity_text(f.severity, lang),
+                f.requirement,
+                f.message.get(lang)
+            );
+        }
+    }
+    out
+}
+
+fn markdown(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "## {}\n", lang.pick("Required openings", "必要な通信"));
+    for l in options_lines(report, catalogs, lang) {
+        let _ = writeln!(out, "- {l}");
+    }
+    out.push('\n');
+    let rows = rows(report, catalogs, lang);
+    out.push_str(&md_table(&header(lang), &cells(&rows)));
+    if !report.findings.is_empty() {
+        let _ = writeln!(out, "\n### {}\n", lang.pick("Findings", "指摘事項"));
+        for f in &report.findings {
+            let _ = writeln!(
+                out,
+                "- **{}** `{}`: {}",
+                severity_text(f.severity, lang),
+                f.requirement,
+                f.message.get(lang)
+            );
+        }
+    }
+    out
+}
+
+fn csv(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> String {
+    let header: Vec<String> = [
+        "product",
+        "requirement",
+        "from",
+        "to",
+        "from_name",
+        "to_name",
+        "protocol",
+        "port",
+        "service",
+        "purpose",
+        "required_when",
+        "source",
+    ]
+    .map(String::from)
+    .to_vec();
+    let flows_by_row = rows(report, catalogs, lang);
+    let data: Vec<Vec<String>> = flows_by_row
+        .into_iter()
+        .map(|r| {
+            let req = r
+                .requirement
+                .split_once('/')
+                .map_or(r.requirement.clone(), |(_, b)| b.to_string());
+            vec![
+                r.product, req, r.group.0, r.group.1, r.from, r.to, r.protocol, r.port, r.service,
+                r.purpose, r.when, r.source,
+            ]
+        })
+        .collect();
+    csv_text(&header, &data)
+}
