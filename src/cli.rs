@@ -94,12 +94,24 @@ pub fn main() -> ExitCode {
         }
     };
     let lang = cli.lang.unwrap_or_else(Lang::from_env);
+    install_error_style();
     match run(cli, lang) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("{:?}", e.to_report(lang));
             ExitCode::from(e.exit_code())
         }
+    }
+}
+
+/// On a terminal, miette's default; elsewhere (logs, `2>file`, tests) no line wrapping, so a
+/// message stays on one greppable line.
+fn install_error_style() {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        let _ = miette::set_hook(Box::new(|_| {
+            Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
+        }));
     }
 }
 

@@ -283,7 +283,7 @@ pub fn ports_report(deps: &[Deployment<'_>]) -> PortsReport {
         all_findings.extend(findings(dep, &fl));
         all_flows.extend(fl);
     }
-    all_findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    all_findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     PortsReport {
         products,
         openings: openings(&all_flows),

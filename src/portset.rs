@@ -156,7 +156,7 @@ impl PortSet {
     /// Number of ports.
     pub fn len(&self) -> u32 {
         // At most 65535, fits.
-        self.0.len() as u32
+        self.0.len()
     }
 
     /// The disjoint, sorted, non-touching ranges.
