@@ -39,6 +39,18 @@ enum Command {
     Catalog(CatalogCmd),
     /// The ports one or more products need, for the options you use / 製品に必要なポート
     Ports(PortsArgs),
+    /// The minimal openings of a site, per enforcement point / サイトの開放計画
+    Plan {
+        /// Site file (YAML)
+        site: PathBuf,
+        /// Only this enforcement point / 対象の適用ポイント
+        #[arg(long = "for", value_name = "POINT")]
+        point: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Print the JSON Schema of site files / サイト定義の JSON Schema
+    SiteSchema,
 }
 
 #[derive(Debug, Subcommand)]
@@ -165,6 +177,29 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             let cats = catalogs(&cli)?;
             print(&output::catalog::show(cats.get(product)?, *format, lang));
         }
+        Command::SiteSchema => {
+            print(
+                &(serde_json::to_string_pretty(&crate::site::schema()).unwrap_or_default() + "\n"),
+            );
+        }
+        Command::Plan {
+            site,
+            point,
+            format,
+        } => {
+            let cats = catalogs(&cli)?;
+            let site = crate::site::load_path(site, &cats)?;
+            check_point(&site, point.as_deref())?;
+            let plan = crate::plan::plan(&site, &cats);
+            print(&output::plan::render(
+                &plan,
+                &site,
+                &cats,
+                point.as_deref(),
+                *format,
+                lang,
+            ));
+        }
         Command::Ports(args) => {
             let cats = catalogs(&cli)?;
             let deps = deployments(&cats, &args.products, &args.set, &args.roles)?;
@@ -173,6 +208,26 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
         }
     }
     Ok(EXIT_OK)
+}
+
+/// A usage error unless `point` names an enforcement point of the site.
+fn check_point(site: &crate::site::Site, point: Option<&str>) -> Result<()> {
+    let Some(id) = point else { return Ok(()) };
+    if site.point(id).is_some() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = site.points.iter().map(|p| p.id.as_str()).collect();
+    let hint = closest(id, ids.iter().copied())
+        .map(|c| tr!(" (did you mean `{c}`?)", " (`{c}` のことですか?)"))
+        .unwrap_or_default();
+    let list = ids.join(", ");
+    Err(Error::usage(
+        Text::new(
+            format!("site has no enforcement point `{id}`{}", hint.en),
+            format!("サイトに適用ポイント `{id}` はありません{}", hint.ja),
+        ),
+        Some(tr!("enforcement points: {list}", "適用ポイント: {list}")),
+    ))
 }
 
 /// Resolve products, `--set` and `--roles` into deployments.

@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod addr;
 pub mod catalog;
 pub mod cli;
 pub mod condition;
@@ -15,5 +16,7 @@ pub mod i18n;
 pub mod iana;
 pub mod options;
 pub mod output;
+pub mod plan;
 pub mod portset;
+pub mod site;
 pub mod suggest;

@@ -210,6 +210,14 @@ impl fmt::Debug for PortSet {
     }
 }
 
+impl std::hash::Hash for PortSet {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for r in self.ranges() {
+            r.hash(state);
+        }
+    }
+}
+
 impl Serialize for PortSet {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.to_strings().serialize(s)

@@ -1,0 +1,319 @@
+//! `portplan plan` output.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::addr::AddrSet;
+use crate::catalog::Catalogs;
+use crate::flows::{ActiveFinding, ProductOptions};
+use crate::i18n::{Lang, Text};
+use crate::output::{Format, csv_text, md_table, new_table, severity_text};
+use crate::plan::{Direction, Opening, Plan, PointPlan, Provenance};
+use crate::site::Site;
+
+/// JSON view of an opening (the plan IR plus zones and a flat requirement list).
+#[derive(Serialize)]
+pub struct OpeningView<'a> {
+    direction: Direction,
+    from: &'a AddrSet,
+    to: &'a AddrSet,
+    from_zones: Vec<String>,
+    to_zones: Vec<String>,
+    from_roles: Vec<&'a str>,
+    to_roles: Vec<&'a str>,
+    protocol: crate::catalog::Protocol,
+    ports: &'a crate::portset::PortSet,
+    requirements: Vec<String>,
+    provenance: &'a [Provenance],
+}
+
+/// JSON view of an enforcement point.
+#[derive(Serialize)]
+pub struct PointView<'a> {
+    id: &'a str,
+    kind: &'a str,
+    target: &'a str,
+    openings: Vec<OpeningView<'a>>,
+}
+
+#[derive(Serialize)]
+struct PlanView<'a> {
+    site: &'a str,
+    products: &'a [ProductOptions],
+    enforcement_points: Vec<PointView<'a>>,
+    findings: &'a [ActiveFinding],
+    warnings: &'a [Text],
+}
+
+/// The JSON view of one opening.
+pub fn opening_view<'a>(site: &Site, o: &'a Opening) -> OpeningView<'a> {
+    OpeningView {
+        direction: o.direction,
+        from: &o.from,
+        to: &o.to,
+        from_zones: site.zones_of(&o.from),
+        to_zones: site.zones_of(&o.to),
+        from_roles: o.from_roles.iter().map(String::as_str).collect(),
+        to_roles: o.to_roles.iter().map(String::as_str).collect(),
+        protocol: o.protocol,
+        ports: &o.ports,
+        requirements: o.requirements(),
+        provenance: &o.provenance,
+    }
+}
+
+fn point_view<'a>(site: &Site, p: &'a PointPlan) -> PointView<'a> {
+    PointView {
+        id: &p.id,
+        kind: p.kind,
+        target: p.target.as_str(),
+        openings: p.openings.iter().map(|o| opening_view(site, o)).collect(),
+    }
+}
+
+/// Human label of a side: role names, then up to `max` CIDRs; the internet zone's addresses
+/// (the complement of the site's zones, dozens of prefixes) are shown as one word.
+pub fn side_text(
+    site: &Site,
+    catalogs: &Catalogs,
+    roles: &std::collections::BTreeSet<String>,
+    set: &AddrSet,
+    lang: Lang,
+    max: usize,
+) -> String {
+    let names: Vec<String> = roles
+        .iter()
+        .map(|r| match r.split_once('.') {
+            Some((p, role)) => catalogs
+                .get(p)
+                .map_or(r.clone(), |c| c.role_name(role).get(lang).to_string()),
+            None => r.clone(),
+        })
+        .collect();
+    let mut names_dedup: Vec<String> = Vec::new();
+    for n in names {
+        if !names_dedup.contains(&n) {
+            names_dedup.push(n);
+        }
+    }
+    let mut cidrs = Vec::new();
+    let mut rest = set.clone();
+    if let Some(inet) = site.zone(crate::site::INTERNET) {
+        for part in [inet.set.only_v4(), inet.set.only_v6()] {
+            if part.has_addresses() && set.is_superset(&part) {
+                let fam = if part.v4.is_empty() { "IPv6" } else { "IPv4" };
+                cidrs.push(
+                    lang.pick(
+                        &format!("internet ({fam}, outside all zones)"),
+                        &format!("インターネット ({fam}、全ゾーン外)"),
+                    )
+                    .to_string(),
+                );
+                rest = rest.difference(&part);
+            }
+        }
+    }
+    cidrs.extend(rest.cidrs());
+    let shown: Vec<&str> = cidrs.iter().take(max).map(String::as_str).collect();
+    let more = cidrs.len().saturating_sub(max);
+    let mut s = names_dedup.join(", ");
+    s.push('\n');
+    s.push_str(&shown.join("\n"));
+    if more > 0 {
+        let _ = write!(
+            s,
+            "\n{}",
+            lang.pick(&format!("… and {more} more"), &format!("… ほか {more} 件"))
+        );
+    }
+    s
+}
+
+fn direction_text(d: Direction, lang: Lang) -> &'static str {
+    match d {
+        Direction::Forward => lang.pick("forward", "転送"),
+        Direction::In => lang.pick("in", "受信"),
+        Direction::Out => lang.pick("out", "送信"),
+    }
+}
+
+fn why_text(o: &Opening) -> String {
+    o.provenance
+        .iter()
+        .map(|p| format!("{} ({})", p.requirement, p.source))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Render the plan (restricted to `only` when given).
+pub fn render(
+    plan: &Plan,
+    site: &Site,
+    catalogs: &Catalogs,
+    only: Option<&str>,
+    format: Format,
+    lang: Lang,
+) -> String {
+    let points: Vec<&PointPlan> = plan
+        .enforcement_points
+        .iter()
+        .filter(|p| only.is_none_or(|id| p.id == id))
+        .collect();
+    match format {
+        Format::Json => {
+            let v = PlanView {
+                site: &plan.site,
+                products: &plan.products,
+                enforcement_points: points.iter().map(|p| point_view(site, p)).collect(),
+                findings: &plan.findings,
+                warnings: &plan.warnings,
+            };
+            serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+        }
+        Format::Csv => {
+            let header: Vec<String> = [
+                "point",
+                "target",
+                "direction",
+                "from",
+                "to",
+                "protocol",
+                "ports",
+                "requirements",
+                "sources",
+            ]
+            .map(String::from)
+            .to_vec();
+            let rows: Vec<Vec<String>> = points
+                .iter()
+                .flat_map(|p| {
+                    p.openings.iter().map(move |o| {
+                        vec![
+                            p.id.clone(),
+                            p.target.as_str().to_string(),
+                            format!("{:?}", o.direction).to_lowercase(),
+                            o.from.cidrs().join(" "),
+                            o.to.cidrs().join(" "),
+                            o.protocol.to_string(),
+                            o.ports.to_strings().join(" "),
+                            o.requirements().join(" "),
+                            o.provenance
+                                .iter()
+                                .map(|p| p.source.clone())
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                        ]
+                    })
+                })
+                .collect();
+            csv_text(&header, &rows)
+        }
+        Format::Table | Format::Md => {
+            let md = format == Format::Md;
+            let mut out = String::new();
+            let title = lang.pick("Plan for site", "サイトの開放計画");
+            let _ = writeln!(
+                out,
+                "{}{title} `{}`\n",
+                if md { "# " } else { "" },
+                plan.site
+            );
+            for p in &plan.products {
+                let opts: Vec<String> = p.options.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let _ = writeln!(
+                    out,
+                    "{}{}: {}",
+                    if md { "- " } else { "  " },
+                    p.id,
+                    opts.join(", ")
+                );
+            }
+            for p in points {
+                let kind = if p.kind == "network" {
+                    lang.pick("network firewall", "ネットワーク FW")
+                } else {
+                    lang.pick("host firewall", "ホスト FW")
+                };
+                let n = p.openings.len();
+                let count = lang
+                    .pick(&format!("{n} opening(s)"), &format!("開放 {n} 件"))
+                    .to_string();
+                let _ = writeln!(
+                    out,
+                    "\n{}{} ({kind}, {}): {count}\n",
+                    if md { "## " } else { "" },
+                    p.id,
+                    p.target.as_str()
+                );
+                let header: Vec<String> = [
+                    ("#", "#"),
+                    ("Dir", "方向"),
+                    ("From", "送信元"),
+                    ("To", "宛先"),
+                    ("Proto", "プロトコル"),
+                    ("Ports", "ポート"),
+                    ("Why (requirement, source)", "根拠 (要件、資料)"),
+                ]
+                .iter()
+                .map(|(e, j)| lang.pick(e, j).to_string())
+                .collect();
+                let rows: Vec<Vec<String>> = p
+                    .openings
+                    .iter()
+                    .enumerate()
+                    .map(|(i, o)| {
+                        vec![
+                            (i + 1).to_string(),
+                            direction_text(o.direction, lang).to_string(),
+                            side_text(site, catalogs, &o.from_roles, &o.from, lang, 6),
+                            side_text(site, catalogs, &o.to_roles, &o.to, lang, 6),
+                            o.protocol.to_string(),
+                            o.ports.to_strings().join(", "),
+                            why_text(o),
+                        ]
+                    })
+                    .collect();
+                if md {
+                    out.push_str(&md_table(&header, &rows));
+                } else {
+                    let mut t = new_table(header);
+                    for r in rows {
+                        t.add_row(r);
+                    }
+                    let _ = writeln!(out, "{t}");
+                }
+            }
+            if !plan.findings.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "\n{}{}",
+                    if md { "## " } else { "" },
+                    lang.pick("Findings", "指摘事項")
+                );
+                for f in &plan.findings {
+                    let _ = writeln!(
+                        out,
+                        "{}[{}] {}: {}",
+                        if md { "- " } else { "  " },
+                        severity_text(f.severity, lang),
+                        f.requirement,
+                        f.message.get(lang)
+                    );
+                }
+            }
+            if !plan.warnings.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "\n{}{}",
+                    if md { "## " } else { "" },
+                    lang.pick("Site warnings", "サイト定義の警告")
+                );
+                for w in &plan.warnings {
+                    let _ = writeln!(out, "{}{}", if md { "- " } else { "  " }, w.get(lang));
+                }
+            }
+            out
+        }
+    }
+}

@@ -1,0 +1,446 @@
+//! The plan: the minimal concrete openings of a site, per enforcement point, each traced to the
+//! requirements, conditions and vendor rows that need it.
+//!
+//! Built in three steps:
+//! 1. **Address-level flows** ([`SiteFlow`]): every role-level flow of every deployed product
+//!    ([`crate::flows`]) with its roles replaced by the site's endpoints.
+//! 2. **Openings per enforcement point**: a network firewall gets the part of each flow whose
+//!    source lies on one side and destination on another (per address family); a host firewall
+//!    gets the part whose destination is a member (`in`) and whose source is a member (`out`).
+//! 3. **Minimisation** ([`minimise`]): merge port sets of equal (from, to), merge sources of equal
+//!    (to, ports), merge destinations of equal (from, ports), until nothing changes; then fold
+//!    any opening covered by another into it. Every step is an exact set identity, so the
+//!    plan permits exactly the union of the flows' packets at each point — no more, no less —
+//!    and every opening keeps the provenance of everything folded into it.
+
+use std::collections::{BTreeSet, HashMap};
+use std::hash::Hash;
+
+use serde::Serialize;
+
+use crate::addr::AddrSet;
+use crate::catalog::{Catalogs, Protocol};
+use crate::flows::{self, ActiveFinding, ProductOptions};
+use crate::i18n::Text;
+use crate::portset::PortSet;
+use crate::site::{PointKind, Site, Target};
+
+/// One role-level flow with its roles resolved to the site's addresses.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteFlow {
+    /// Product id.
+    pub product: String,
+    /// Requirement id (unqualified).
+    pub requirement: String,
+    /// Initiating role.
+    pub from_role: String,
+    /// Accepting role.
+    pub to_role: String,
+    /// Source addresses.
+    pub from: AddrSet,
+    /// Destination addresses.
+    pub to: AddrSet,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// Destination ports.
+    pub ports: PortSet,
+    /// Conditions that held.
+    pub because: Vec<String>,
+    /// `doc#row`.
+    pub source: String,
+    /// What for.
+    pub purpose: Text,
+}
+
+impl SiteFlow {
+    /// `product/requirement`.
+    pub fn qualified(&self) -> String {
+        format!("{}/{}", self.product, self.requirement)
+    }
+}
+
+/// Which way an opening faces at its enforcement point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Through a network firewall.
+    Forward,
+    /// Into a host (host firewall).
+    In,
+    /// Out of a host (host firewall).
+    Out,
+}
+
+/// Why an opening exists: one requirement, the conditions that held, the vendor row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Provenance {
+    /// `product/requirement`.
+    pub requirement: String,
+    /// Conditions that held.
+    pub because: Vec<String>,
+    /// `doc#row`.
+    pub source: String,
+}
+
+/// A concrete opening at one enforcement point.
+#[derive(Debug, Clone, Serialize)]
+pub struct Opening {
+    /// `forward`, `in` or `out`.
+    pub direction: Direction,
+    /// Source addresses.
+    pub from: AddrSet,
+    /// Destination addresses.
+    pub to: AddrSet,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// Destination ports.
+    pub ports: PortSet,
+    /// `product.role` of the sources.
+    pub from_roles: BTreeSet<String>,
+    /// `product.role` of the destinations.
+    pub to_roles: BTreeSet<String>,
+    /// Everything that needs it.
+    pub provenance: Vec<Provenance>,
+}
+
+impl Opening {
+    /// `product/requirement` ids, sorted.
+    pub fn requirements(&self) -> Vec<String> {
+        let s: BTreeSet<&str> = self
+            .provenance
+            .iter()
+            .map(|p| p.requirement.as_str())
+            .collect();
+        s.into_iter().map(String::from).collect()
+    }
+
+    /// Whether the opening permits this packet.
+    pub fn permits(
+        &self,
+        from: std::net::IpAddr,
+        to: std::net::IpAddr,
+        protocol: Protocol,
+        port: u16,
+    ) -> bool {
+        self.protocol == protocol
+            && self.ports.contains(port)
+            && self.from.contains(from)
+            && self.to.contains(to)
+    }
+
+    fn absorb(&mut self, other: Opening) {
+        self.from_roles.extend(other.from_roles);
+        self.to_roles.extend(other.to_roles);
+        for p in other.provenance {
+            if !self.provenance.contains(&p) {
+                self.provenance.push(p);
+            }
+        }
+    }
+}
+
+/// The openings of one enforcement point.
+#[derive(Debug, Clone, Serialize)]
+pub struct PointPlan {
+    /// Id.
+    pub id: String,
+    /// `network` or `host`.
+    pub kind: &'static str,
+    /// Render target.
+    pub target: Target,
+    /// Openings, minimal.
+    pub openings: Vec<Opening>,
+}
+
+/// The whole plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// Site name.
+    pub site: String,
+    /// Products and their options.
+    pub products: Vec<ProductOptions>,
+    /// Address-level flows (what `probe` tests and `explain` reads).
+    pub flows: Vec<SiteFlow>,
+    /// Per enforcement point.
+    pub enforcement_points: Vec<PointPlan>,
+    /// Risk advice of the active requirements.
+    pub findings: Vec<ActiveFinding>,
+    /// Site warnings.
+    pub warnings: Vec<Text>,
+}
+
+impl Plan {
+    /// The plan of enforcement point `id`.
+    pub fn point(&self, id: &str) -> Option<&PointPlan> {
+        self.enforcement_points.iter().find(|p| p.id == id)
+    }
+}
+
+/// Compute the plan of a site.
+pub fn plan(site: &Site, catalogs: &Catalogs) -> Plan {
+    let deps = site.deployments(catalogs);
+    let report = flows::ports_report(&deps);
+    let mut site_flows = Vec::new();
+    for f in &report.flows {
+        let Some(p) = site.products.iter().find(|p| p.product == f.product) else {
+            continue;
+        };
+        let (Some(from), Some(to)) = (p.roles.get(&f.from), p.roles.get(&f.to)) else {
+            continue;
+        };
+        site_flows.push(SiteFlow {
+            product: f.product.clone(),
+            requirement: f.requirement.clone(),
+            from_role: f.from.clone(),
+            to_role: f.to.clone(),
+            from: from.clone(),
+            to: to.clone(),
+            protocol: f.protocol,
+            ports: f.ports.clone(),
+            because: f.because.clone(),
+            source: f.source.clone(),
+            purpose: f.purpose.clone(),
+        });
+    }
+    let points = site
+        .points
+        .iter()
+        .map(|pt| {
+            let mut raw = Vec::new();
+            for f in &site_flows {
+                raw.extend(openings_at(site, &pt.kind, f));
+            }
+            PointPlan {
+                id: pt.id.clone(),
+                kind: pt.kind_name(),
+                target: pt.target,
+                openings: minimise(raw),
+            }
+        })
+        .collect();
+    Plan {
+        site: site.name.clone(),
+        products: report.products,
+        flows: site_flows,
+        enforcement_points: points,
+        findings: report.findings,
+        warnings: site.warnings.clone(),
+    }
+}
+
+/// Pairs of (source part, destination part) that can talk: same address family, or a name on
+/// either side.
+fn family_pairs(from: &AddrSet, to: &AddrSet) -> Vec<(AddrSet, AddrSet)> {
+    let mut out = Vec::new();
+    if !from.v4.is_empty() && !to.v4.is_empty() {
+        out.push((from.only_v4(), to.only_v4()));
+    }
+    if !from.v6.is_empty() && !to.v6.is_empty() {
+        out.push((from.only_v6(), to.only_v6()));
+    }
+    let from_addrs = from.only_v4().union(&from.only_v6());
+    let to_addrs = to.only_v4().union(&to.only_v6());
+    if !to.fqdns.is_empty() && !from.is_empty() {
+        out.push((from_addrs.union(&from.only_fqdns()), to.only_fqdns()));
+    }
+    if !from.fqdns.is_empty() && to.has_addresses() {
+        out.push((from.only_fqdns(), to_addrs));
+    }
+    out
+}
+
+fn openings_at(site: &Site, kind: &PointKind, f: &SiteFlow) -> Vec<Opening> {
+    let make = |direction, from: AddrSet, to: AddrSet| Opening {
+        direction,
+        from,
+        to,
+        protocol: f.protocol,
+        ports: f.ports.clone(),
+        from_roles: BTreeSet::from([format!("{}.{}", f.product, f.from_role)]),
+        to_roles: BTreeSet::from([format!("{}.{}", f.product, f.to_role)]),
+        provenance: vec![Provenance {
+            requirement: f.qualified(),
+            because: f.because.clone(),
+            source: f.source.clone(),
+        }],
+    };
+    let mut out = Vec::new();
+    match kind {
+        PointKind::Network { sides } => {
+            let side_sets: Vec<AddrSet> = sides.iter().map(|s| site.zones_set(s)).collect();
+            for (i, a) in side_sets.iter().enumerate() {
+                for (j, b) in side_sets.iter().enumerate() {
+                    if i == j {
+                        continue;
+                    }
+                    let (src, dst) = (f.from.intersection(a), f.to.intersection(b));
+                    for (s, d) in family_pairs(&src, &dst) {
+                        out.push(make(Direction::Forward, s, d));
+                    }
+                }
+            }
+        }
+        PointKind::Host { members, .. } => {
+            for (s, d) in family_pairs(&f.from, &f.to.intersection(members)) {
+                out.push(make(Direction::In, s, d));
+            }
+            for (s, d) in family_pairs(&f.from.intersection(members), &f.to) {
+                out.push(make(Direction::Out, s, d));
+            }
+        }
+    }
+    out
+}
+
+/// Group openings by `key`, combining each group into its first member with `combine`;
+/// first-appearance order is kept.
+fn group<K: Hash + Eq>(
+    v: Vec<Opening>,
+    key: impl Fn(&Opening) -> K,
+    combine: impl Fn(&mut Opening, &Opening),
+) -> Vec<Opening> {
+    let mut out: Vec<Opening> = Vec::with_capacity(v.len());
+    let mut index: HashMap<K, usize> = HashMap::new();
+    for o in v {
+        let k = key(&o);
+        match index.get(&k) {
+            Some(&i) => {
+                combine(&mut out[i], &o);
+                out[i].absorb(o);
+            }
+            None => {
+                index.insert(k, out.len());
+                out.push(o);
+            }
+        }
+    }
+    out
+}
+
+/// Merge and fold openings into the minimal equivalent list (see the module docs).
+pub fn minimise(v: Vec<Opening>) -> Vec<Opening> {
+    let mut v = v;
+    loop {
+        let n = v.len();
+        v = group(
+            v,
+            |o| (o.direction, o.protocol, o.from.clone(), o.to.clone()),
+            |a, o| a.ports.extend(&o.ports),
+        );
+        v = group(
+            v,
+            |o| (o.direction, o.protocol, o.to.clone(), o.ports.clone()),
+            |a, o| a.from.extend(&o.from),
+        );
+        v = group(
+            v,
+            |o| (o.direction, o.protocol, o.from.clone(), o.ports.clone()),
+            |a, o| a.to.extend(&o.to),
+        );
+        if v.len() == n {
+            break;
+        }
+    }
+    // Fold covered openings into one that covers them.
+    let mut keep: Vec<Opening> = Vec::with_capacity(v.len());
+    let mut folded: Vec<(usize, Opening)> = Vec::new();
+    'outer: for (i, o) in v.iter().enumerate() {
+        for (j, b) in v.iter().enumerate() {
+            let covers = i != j
+                && b.direction == o.direction
+                && b.protocol == o.protocol
+                && b.ports.is_superset(&o.ports)
+                && b.from.is_superset(&o.from)
+                && b.to.is_superset(&o.to);
+            // Of two equal openings keep the first.
+            let equal = covers && o.ports == b.ports && o.from == b.from && o.to == b.to;
+            if covers && (!equal || j < i) {
+                folded.push((j, o.clone()));
+                continue 'outer;
+            }
+        }
+        keep.push(o.clone());
+    }
+    if folded.is_empty() {
+        return keep;
+    }
+    // Attach provenance of folded openings to the (kept) opening that covers them.
+    let mut out = keep;
+    for (_, f) in folded {
+        if let Some(target) = out.iter_mut().find(|b| {
+            b.direction == f.direction
+                && b.protocol == f.protocol
+                && b.ports.is_superset(&f.ports)
+                && b.from.is_superset(&f.from)
+                && b.to.is_superset(&f.to)
+        }) {
+            target.absorb(f);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::portset::PortSet;
+
+    fn op(from: &str, to: &str, ports: &str, req: &str) -> Opening {
+        let set = |s: &str| {
+            let mut a = AddrSet::new();
+            for n in s.split(',') {
+                a.insert_net(n.parse().unwrap());
+            }
+            a
+        };
+        Opening {
+            direction: Direction::Forward,
+            from: set(from),
+            to: set(to),
+            protocol: Protocol::Tcp,
+            ports: PortSet::parse(ports).unwrap(),
+            from_roles: BTreeSet::new(),
+            to_roles: BTreeSet::new(),
+            provenance: vec![Provenance {
+                requirement: req.into(),
+                because: vec![],
+                source: String::new(),
+            }],
+        }
+    }
+
+    #[test]
+    fn merges_ports_then_sources_then_folds() {
+        let v = vec![
+            op("10.0.0.1/32", "10.1.0.1/32", "445", "a"),
+            op("10.0.0.1/32", "10.1.0.1/32", "9132", "b"),
+            op("10.0.0.2/32", "10.1.0.1/32", "445,9132", "c"),
+            op("10.0.0.2/32", "10.1.0.1/32", "9132", "d"),
+        ];
+        let m = minimise(v);
+        assert_eq!(m.len(), 1, "{m:#?}");
+        assert_eq!(m[0].from.cidrs(), ["10.0.0.1/32", "10.0.0.2/32"]);
+        assert_eq!(m[0].ports.to_strings(), ["445", "9132"]);
+        assert_eq!(m[0].requirements(), ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn covered_opening_is_folded_with_its_provenance() {
+        let v = vec![
+            op("10.0.0.0/24", "10.1.0.0/24", "1024-65535", "wide"),
+            op("10.0.0.5/32", "10.1.0.7/32", "9132", "narrow"),
+        ];
+        let m = minimise(v);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].requirements(), ["narrow", "wide"]);
+    }
+
+    #[test]
+    fn different_ports_and_sources_stay_apart() {
+        let v = vec![
+            op("10.0.0.1/32", "10.1.0.1/32", "445", "a"),
+            op("10.0.0.2/32", "10.1.0.1/32", "9132", "b"),
+        ];
+        assert_eq!(minimise(v).len(), 2);
+    }
+}

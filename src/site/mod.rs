@@ -1,0 +1,719 @@
+//! Sites: zones, deployed products with their options and role endpoints, and enforcement
+//! points (network firewalls between zones, host firewalls on a role's members).
+//!
+//! [`load`] parses a site file with locations and checks it against the catalogs; a [`Site`]
+//! that exists is consistent (every product, role, option, zone and endpoint resolves, zones do
+//! not overlap, every endpoint lies in exactly one zone). Problems that do not make the site
+//! meaningless — a role an active requirement needs but the site maps to nothing — are kept
+//! as [`Site::warnings`] and the requirement is dropped, as the catalog semantics say.
+
+pub mod raw;
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::net::IpAddr;
+use std::ops::Range;
+use std::path::Path;
+
+use ipnet::IpNet;
+use serde_saphyr::Spanned;
+
+use crate::addr::AddrSet;
+use crate::catalog::{Catalog, Catalogs, ZoneHint};
+use crate::diag::{Error, Problem, Result, SourceFile, span_of};
+use crate::flows::Deployment;
+use crate::i18n::Text;
+use crate::options::OptionValues;
+use crate::suggest::closest;
+use crate::tr;
+
+pub use raw::Target;
+use raw::{EndpointItem, EndpointList, RawSite};
+
+/// The zone no site may define: every address no other zone claims.
+pub const INTERNET: &str = "internet";
+
+/// A zone and the addresses (and FQDNs) in it.
+#[derive(Debug, Clone)]
+pub struct Zone {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: Option<Text>,
+    /// Its addresses; the internet zone's is the complement of all others.
+    pub set: AddrSet,
+}
+
+/// One product as deployed at the site.
+#[derive(Debug, Clone)]
+pub struct SiteProduct {
+    /// Catalog id.
+    pub product: String,
+    /// Every option's value.
+    pub options: OptionValues,
+    /// Role → endpoints (explicit, or the catalog's defaults). Roles absent here are not deployed.
+    pub roles: BTreeMap<String, AddrSet>,
+    /// Roles the site maps to `[]`: deliberately not deployed, so no warning about them.
+    pub not_deployed: BTreeSet<String>,
+}
+
+/// What an enforcement point is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PointKind {
+    /// A network firewall; a flow crosses it when its ends are in zones on different sides.
+    Network {
+        /// Each side is a set of zone ids.
+        sides: Vec<Vec<String>>,
+    },
+    /// A host firewall on every member of a role.
+    Host {
+        /// Product id.
+        product: String,
+        /// Role id.
+        role: String,
+        /// Member addresses.
+        members: AddrSet,
+    },
+}
+
+/// A firewall that enforces part of the plan.
+#[derive(Debug, Clone)]
+pub struct EnforcementPoint {
+    /// Id.
+    pub id: String,
+    /// Network or host.
+    pub kind: PointKind,
+    /// Render target.
+    pub target: Target,
+}
+
+impl EnforcementPoint {
+    /// `network` or `host`.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            PointKind::Network { .. } => "network",
+            PointKind::Host { .. } => "host",
+        }
+    }
+}
+
+/// A checked site.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// Name.
+    pub name: String,
+    /// Where it came from.
+    pub origin: String,
+    /// Zones, `internet` last.
+    pub zones: Vec<Zone>,
+    /// Deployed products.
+    pub products: Vec<SiteProduct>,
+    /// Enforcement points, network firewalls first.
+    pub points: Vec<EnforcementPoint>,
+    /// Non-fatal problems (each names what it affects).
+    pub warnings: Vec<Text>,
+}
+
+impl Site {
+    /// The zone `id`.
+    pub fn zone(&self, id: &str) -> Option<&Zone> {
+        self.zones.iter().find(|z| z.id == id)
+    }
+
+    /// The addresses of a set of zones.
+    pub fn zones_set(&self, ids: &[String]) -> AddrSet {
+        let mut s = AddrSet::new();
+        for id in ids {
+            if let Some(z) = self.zone(id) {
+                s.extend(&z.set);
+            }
+        }
+        s
+    }
+
+    /// The zones `set` touches, in site order.
+    pub fn zones_of(&self, set: &AddrSet) -> Vec<String> {
+        self.zones
+            .iter()
+            .filter(|z| !z.set.intersection(set).is_empty())
+            .map(|z| z.id.clone())
+            .collect()
+    }
+
+    /// The zone holding `ip`.
+    pub fn zone_of_ip(&self, ip: IpAddr) -> Option<&Zone> {
+        self.zones.iter().find(|z| z.set.contains(ip))
+    }
+
+    /// Deployments for the role-level stage.
+    pub fn deployments<'c>(&self, catalogs: &'c Catalogs) -> Vec<Deployment<'c>> {
+        self.products
+            .iter()
+            .filter_map(|p| {
+                let catalog = catalogs.get(&p.product).ok()?;
+                Some(Deployment {
+                    catalog,
+                    options: p.options.clone(),
+                    roles: Some(p.roles.keys().cloned().collect()),
+                })
+            })
+            .collect()
+    }
+
+    /// The enforcement point `id`.
+    pub fn point(&self, id: &str) -> Option<&EnforcementPoint> {
+        self.points.iter().find(|p| p.id == id)
+    }
+}
+
+/// Load and check a site file.
+pub fn load_path(path: &Path, catalogs: &Catalogs) -> Result<Site> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    load(SourceFile::new(path.display().to_string(), text), catalogs)
+}
+
+/// Parse and check a site.
+pub fn load(file: SourceFile, catalogs: &Catalogs) -> Result<Site> {
+    let opts = serde_saphyr::options! { with_snippet: false };
+    let raw: RawSite =
+        serde_saphyr::from_str_with_options(&file.text, opts).map_err(|e| Error::Yaml {
+            file: file.clone(),
+            error: Box::new(e),
+        })?;
+    let mut c = Checker {
+        file: &file,
+        problems: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let site = c.site(raw, catalogs);
+    if c.problems.is_empty() {
+        let mut site = site;
+        site.warnings = c.warnings;
+        Ok(site)
+    } else {
+        let mut problems = c.problems;
+        problems.sort_by_key(|p| p.span.as_ref().map_or(0, |s| s.start));
+        Err(Error::Invalid { file, problems })
+    }
+}
+
+/// The JSON Schema of site files.
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(RawSite)).unwrap_or_default()
+}
+
+struct Checker<'f> {
+    file: &'f SourceFile,
+    problems: Vec<Problem>,
+    warnings: Vec<Text>,
+}
+
+fn looks_like_fqdn(s: &str) -> bool {
+    s.contains('.')
+        && s.len() <= 253
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+        && s.rsplit('.')
+            .next()
+            .is_some_and(|tld| tld.chars().any(|c| c.is_ascii_alphabetic()))
+}
+
+impl Checker<'_> {
+    fn span<T>(&self, s: &Spanned<T>) -> Option<Range<usize>> {
+        span_of(self.file, &s.referenced)
+    }
+
+    fn problem(&mut self, span: Option<Range<usize>>, message: Text, help: Option<Text>) {
+        self.problems.push(Problem::at(span, message, help));
+    }
+
+    fn site(&mut self, raw: RawSite, catalogs: &Catalogs) -> Site {
+        // Zones.
+        let mut zones: Vec<Zone> = Vec::new();
+        let mut zone_spans: Vec<(String, IpNet, Option<Range<usize>>)> = Vec::new();
+        for z in &raw.zones {
+            let id = &z.id.value;
+            if id == INTERNET {
+                self.problem(
+                    self.span(&z.id),
+                    tr!(
+                        "`internet` is built in and cannot be defined",
+                        "`internet` は組み込みのゾーンで、定義できません"
+                    ),
+                    Some(tr!(
+                        "it is every address no other zone claims",
+                        "他のゾーンに属さないすべてのアドレスです"
+                    )),
+                );
+                continue;
+            }
+            if zones.iter().any(|x| &x.id == id) {
+                self.problem(
+                    self.span(&z.id),
+                    tr!("duplicate zone `{id}`", "ゾーン `{id}` が重複しています"),
+                    None,
+                );
+                continue;
+            }
+            let mut set = AddrSet::new();
+            for c in &z.cidrs {
+                match parse_net(&c.value) {
+                    Some(net) => {
+                        let span = self.span(c);
+                        for (other, onet, _) in &zone_spans {
+                            if onet.contains(&net) || net.contains(onet) || overlaps(onet, &net) {
+                                self.problem(
+                                    span.clone(),
+                                    tr!(
+                                        "{net} of zone `{id}` overlaps {onet} of zone `{other}`",
+                                        "ゾーン `{id}` の {net} がゾーン `{other}` の {onet} と重なっています"
+                                    ),
+                                    Some(tr!("an address belongs to exactly one zone", "アドレスはちょうど 1 つのゾーンに属します")),
+                                );
+                            }
+                        }
+                        zone_spans.push((id.clone(), net, span));
+                        set.insert_net(net);
+                    }
+                    None => {
+                        let t = &c.value;
+                        self.problem(
+                            self.span(c),
+                            tr!(
+                                "`{t}` is not an IPv4/IPv6 address or CIDR",
+                                "`{t}` は IPv4/IPv6 アドレスまたは CIDR ではありません"
+                            ),
+                            Some(tr!(
+                                "e.g. 10.20.0.0/16 or 2001:db8::/48",
+                                "例: 10.20.0.0/16、2001:db8::/48"
+                            )),
+                        );
+                    }
+                }
+            }
+            zones.push(Zone {
+                id: id.clone(),
+                name: z.name.clone(),
+                set,
+            });
+        }
+        let mut claimed = AddrSet::new();
+        for z in &zones {
+            claimed.extend(&z.set);
+        }
+        zones.push(Zone {
+            id: INTERNET.into(),
+            name: Some(tr!("Internet", "インターネット")),
+            set: AddrSet::everything().difference(&claimed),
+        });
+
+        // Products.
+        let mut products: Vec<SiteProduct> = Vec::new();
+        let mut fqdn_zones: Vec<(String, String)> = Vec::new();
+        for p in &raw.products {
+            let Ok(cat) = catalogs.get(&p.product.value) else {
+                let ids: Vec<&str> = catalogs.iter().map(|c| c.id.as_str()).collect();
+                let (name, list) = (&p.product.value, ids.join(", "));
+                self.problem(
+                    self.span(&p.product),
+                    tr!(
+                        "unknown product `{name}`",
+                        "製品 `{name}` のカタログはありません"
+                    ),
+                    Some(tr!(
+                        "products: {list} (more with --catalog-dir DIR)",
+                        "指定できる製品: {list} (--catalog-dir DIR で追加できます)"
+                    )),
+                );
+                continue;
+            };
+            if products.iter().any(|x| x.product == cat.id) {
+                let name = &cat.id;
+                self.problem(
+                    self.span(&p.product),
+                    tr!(
+                        "product `{name}` is listed twice",
+                        "製品 `{name}` が 2 回指定されています"
+                    ),
+                    None,
+                );
+                continue;
+            }
+            let mut options = cat.default_options();
+            for (name, value) in &p.options {
+                if let Err(e) = options.set(&cat.options, name, &value.value.text()) {
+                    self.problem(self.span(value), e.message, Some(e.help));
+                }
+            }
+            let mut roles = BTreeMap::new();
+            let mut not_deployed = BTreeSet::new();
+            for (role, endpoints) in &p.roles {
+                let Some(r) = cat.role(role) else {
+                    let ids: Vec<&str> = cat.roles.iter().map(|r| r.id.as_str()).collect();
+                    let hint = closest(role, ids.iter().copied())
+                        .map(|c| tr!(" (did you mean `{c}`?)", " (`{c}` のことですか?)"))
+                        .unwrap_or_default();
+                    let (prod, list) = (&cat.id, ids.join(", "));
+                    self.problem(
+                        self.span(endpoints),
+                        Text::new(
+                            format!("product `{prod}` has no role `{role}`{}", hint.en),
+                            format!("製品 `{prod}` にロール `{role}` はありません{}", hint.ja),
+                        ),
+                        Some(tr!("roles: {list}", "ロール: {list}")),
+                    );
+                    continue;
+                };
+                if endpoints.value.0.is_empty() {
+                    not_deployed.insert(role.clone());
+                    continue;
+                }
+                let set = self.endpoints(cat, r.zone, role, endpoints, &zones, &mut fqdn_zones);
+                roles.insert(role.clone(), set);
+            }
+            // Catalog defaults for unmapped roles (`pool.ntp.org`); they are on the internet.
+            for r in &cat.roles {
+                if !roles.contains_key(&r.id)
+                    && !not_deployed.contains(&r.id)
+                    && !r.endpoints.is_empty()
+                {
+                    let mut set = AddrSet::new();
+                    for e in &r.endpoints {
+                        match parse_net(e) {
+                            Some(n) => set.insert_net(n),
+                            None => {
+                                set.extend(&AddrSet::fqdn(e));
+                                fqdn_zones.push((e.to_ascii_lowercase(), INTERNET.into()));
+                            }
+                        }
+                    }
+                    roles.insert(r.id.clone(), set);
+                }
+            }
+            products.push(SiteProduct {
+                product: cat.id.clone(),
+                options,
+                roles,
+                not_deployed,
+            });
+        }
+        for (fqdn, zone) in fqdn_zones {
+            if let Some(z) = zones.iter_mut().find(|z| z.id == zone) {
+                z.set.fqdns.insert(fqdn);
+            }
+        }
+
+        // Warnings: active requirements that need an unmapped role.
+        for p in &products {
+            let Ok(cat) = catalogs.get(&p.product) else {
+                continue;
+            };
+            for req in &cat.requirements {
+                if !req.is_active(&p.options) {
+                    continue;
+                }
+                let missing: BTreeSet<&str> = req
+                    .from
+                    .iter()
+                    .chain(&req.to)
+                    .filter(|r| !p.roles.contains_key(*r))
+                    .map(String::as_str)
+                    .collect();
+                let undeclared: BTreeSet<&str> = missing
+                    .iter()
+                    .copied()
+                    .filter(|r| !p.not_deployed.contains(*r))
+                    .collect();
+                if undeclared.is_empty() {
+                    continue;
+                }
+                let all_pairs_lost = req
+                    .pairs()
+                    .iter()
+                    .all(|(a, b)| missing.contains(a) || missing.contains(b));
+                let list = undeclared.into_iter().collect::<Vec<_>>().join(", ");
+                let (prod, id) = (&p.product, &req.id);
+                self.warnings.push(if all_pairs_lost {
+                    tr!(
+                        "{prod}/{id} is required by the options but role(s) {list} are mapped to nothing: no opening is planned for it (map them, or write `ROLE: []` if they are not deployed)",
+                        "{prod}/{id} はオプション上必要ですが、ロール {list} に接続先がないため開放を計画しません (接続先を指定するか、配置しない場合は `ROLE: []` と書いてください)"
+                    )
+                } else {
+                    tr!(
+                        "{prod}/{id}: role(s) {list} are mapped to nothing; only the pairs between mapped roles are planned (write `ROLE: []` if they are not deployed)",
+                        "{prod}/{id}: ロール {list} に接続先がないため、接続先のあるロール間だけを計画します (配置しない場合は `ROLE: []` と書いてください)"
+                    )
+                });
+            }
+        }
+
+        // Enforcement points.
+        let mut points = Vec::new();
+        let mut seen = HashSet::new();
+        for fw in &raw.firewalls {
+            let id = &fw.id.value;
+            if !seen.insert(id.clone()) {
+                self.problem(
+                    self.span(&fw.id),
+                    tr!(
+                        "duplicate enforcement point `{id}`",
+                        "適用ポイント `{id}` が重複しています"
+                    ),
+                    None,
+                );
+            }
+            let mut sides: Vec<Vec<String>> = Vec::new();
+            let mut used: HashSet<String> = HashSet::new();
+            for side in &fw.between.value {
+                let mut zs = Vec::new();
+                for z in &side.value.0 {
+                    if !zones.iter().any(|x| &x.id == z) {
+                        let ids: Vec<&str> = zones.iter().map(|z| z.id.as_str()).collect();
+                        let list = ids.join(", ");
+                        self.problem(
+                            self.span(side).or_else(|| self.span(&fw.between)),
+                            tr!("unknown zone `{z}`", "ゾーン `{z}` はありません"),
+                            Some(tr!("zones: {list}", "ゾーン: {list}")),
+                        );
+                    } else if !used.insert(z.clone()) {
+                        self.problem(
+                            self.span(side),
+                            tr!(
+                                "zone `{z}` is on two sides of `{id}`",
+                                "ゾーン `{z}` が `{id}` の両側にあります"
+                            ),
+                            None,
+                        );
+                    } else {
+                        zs.push(z.clone());
+                    }
+                }
+                sides.push(zs);
+            }
+            if fw.between.value.len() < 2 {
+                self.problem(
+                    self.span(&fw.between),
+                    tr!(
+                        "a firewall needs at least two sides",
+                        "ファイアウォールには 2 つ以上の側が必要です"
+                    ),
+                    Some(tr!(
+                        "e.g. between: [clients, servers] or [[clients, servers], internet]",
+                        "例: between: [clients, servers] または [[clients, servers], internet]"
+                    )),
+                );
+            }
+            points.push(EnforcementPoint {
+                id: id.clone(),
+                kind: PointKind::Network { sides },
+                target: fw.target,
+            });
+        }
+        for hf in &raw.host_firewalls {
+            let id = &hf.id.value;
+            if !seen.insert(id.clone()) {
+                self.problem(
+                    self.span(&hf.id),
+                    tr!(
+                        "duplicate enforcement point `{id}`",
+                        "適用ポイント `{id}` が重複しています"
+                    ),
+                    None,
+                );
+            }
+            let hosts = &hf.hosts.value;
+            let Some((prod, role)) = hosts.split_once('.') else {
+                self.problem(
+                    self.span(&hf.hosts),
+                    tr!(
+                        "`{hosts}` is not PRODUCT.ROLE",
+                        "`{hosts}` が PRODUCT.ROLE の形ではありません"
+                    ),
+                    Some(tr!(
+                        "e.g. hosts: devicelock.service",
+                        "例: hosts: devicelock.service"
+                    )),
+                );
+                continue;
+            };
+            let Some(p) = products.iter().find(|p| p.product == prod) else {
+                self.problem(
+                    self.span(&hf.hosts),
+                    tr!(
+                        "product `{prod}` is not deployed at this site",
+                        "製品 `{prod}` はこのサイトに配置されていません"
+                    ),
+                    None,
+                );
+                continue;
+            };
+            match p.roles.get(role) {
+                Some(m) if m.has_addresses() => points.push(EnforcementPoint {
+                    id: id.clone(),
+                    kind: PointKind::Host {
+                        product: prod.into(),
+                        role: role.into(),
+                        members: m.only_v4().union(&m.only_v6()),
+                    },
+                    target: hf.target,
+                }),
+                _ => self.problem(
+                    self.span(&hf.hosts),
+                    tr!(
+                        "host firewall `{id}` covers `{hosts}`, which has no member addresses",
+                        "ホストファイアウォール `{id}` の対象 `{hosts}` にアドレスがありません"
+                    ),
+                    Some(tr!(
+                        "map the role to addresses under products",
+                        "products でロールにアドレスを割り当ててください"
+                    )),
+                ),
+            }
+        }
+
+        Site {
+            name: raw.name,
+            origin: self.file.name.clone(),
+            zones,
+            products,
+            points,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn endpoints(
+        &mut self,
+        cat: &Catalog,
+        hint: ZoneHint,
+        role: &str,
+        list: &Spanned<EndpointList>,
+        zones: &[Zone],
+        fqdn_zones: &mut Vec<(String, String)>,
+    ) -> AddrSet {
+        let outer = self.span(list);
+        let mut set = AddrSet::new();
+        for item in &list.value.0 {
+            let span = self.span(item).or_else(|| outer.clone());
+            match &item.value {
+                EndpointItem::Fqdn(name, zone) => {
+                    if !zones.iter().any(|z| &z.id == zone) {
+                        self.problem(
+                            span,
+                            tr!("unknown zone `{zone}`", "ゾーン `{zone}` はありません"),
+                            None,
+                        );
+                    } else if !looks_like_fqdn(name) {
+                        self.problem(
+                            span,
+                            tr!(
+                                "`{name}` is not a host name",
+                                "`{name}` はホスト名ではありません"
+                            ),
+                            None,
+                        );
+                    } else {
+                        set.extend(&AddrSet::fqdn(name));
+                        fqdn_zones.push((name.to_ascii_lowercase(), zone.clone()));
+                    }
+                }
+                EndpointItem::Text(t) => {
+                    if let Some(z) = t.strip_prefix("zone:") {
+                        match zones.iter().find(|x| x.id == z.trim()) {
+                            Some(zone) => {
+                                set.extend(&zone.set.only_v4().union(&zone.set.only_v6()))
+                            }
+                            None => {
+                                let ids: Vec<&str> = zones.iter().map(|z| z.id.as_str()).collect();
+                                let list = ids.join(", ");
+                                self.problem(
+                                    span,
+                                    tr!("unknown zone `{z}`", "ゾーン `{z}` はありません"),
+                                    Some(tr!("zones: {list}", "ゾーン: {list}")),
+                                );
+                            }
+                        }
+                    } else if let Some(net) = parse_net(t) {
+                        let one = AddrSet::net(net);
+                        let homes: Vec<&Zone> = zones
+                            .iter()
+                            .filter(|z| !z.set.intersection(&one).is_empty())
+                            .collect();
+                        if homes.len() > 1 {
+                            let names: Vec<&str> = homes.iter().map(|z| z.id.as_str()).collect();
+                            let list = names.join(", ");
+                            self.problem(
+                                span,
+                                tr!(
+                                    "{net} spans several zones ({list})",
+                                    "{net} が複数のゾーン ({list}) にまたがっています"
+                                ),
+                                Some(tr!(
+                                    "split it along the zone boundaries",
+                                    "ゾーンの境界で分割してください"
+                                )),
+                            );
+                        } else if homes.first().is_some_and(|z| z.id == INTERNET)
+                            && hint == ZoneHint::Intranet
+                        {
+                            let prod = &cat.id;
+                            self.problem(
+                                span,
+                                tr!(
+                                    "{net} of {prod}.{role} is outside every zone, so it would count as internet, but this role belongs on the intranet",
+                                    "{prod}.{role} の {net} はどのゾーンにも属さず、インターネット扱いになりますが、このロールはイントラネットに置くものです"
+                                ),
+                                Some(tr!("add its network to a zone", "そのネットワークをゾーンに追加してください")),
+                            );
+                        } else {
+                            set.insert_net(net);
+                        }
+                    } else if looks_like_fqdn(t) {
+                        if hint == ZoneHint::Internet {
+                            set.extend(&AddrSet::fqdn(t));
+                            fqdn_zones.push((t.to_ascii_lowercase(), INTERNET.into()));
+                        } else {
+                            self.problem(
+                                span,
+                                tr!(
+                                    "say which zone {t} is in",
+                                    "{t} がどのゾーンにあるか指定してください"
+                                ),
+                                Some(tr!(
+                                    "write {{fqdn: {t}, zone: ZONE}}",
+                                    "{{fqdn: {t}, zone: ZONE}} の形で書いてください"
+                                )),
+                            );
+                        }
+                    } else {
+                        self.problem(
+                            span,
+                            tr!("`{t}` is not an address, CIDR, `zone:NAME` or host name", "`{t}` はアドレス、CIDR、`zone:NAME`、ホスト名のいずれでもありません"),
+                            Some(tr!("e.g. 10.10.0.4, 10.20.0.0/16, zone:clients, ntp.example.com", "例: 10.10.0.4、10.20.0.0/16、zone:clients、ntp.example.com")),
+                        );
+                    }
+                }
+            }
+        }
+        set
+    }
+}
+
+fn overlaps(a: &IpNet, b: &IpNet) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
+/// Parse `10.0.0.1`, `10.0.0.0/24`, `2001:db8::/32`; a host bit set in a CIDR is truncated.
+pub fn parse_net(s: &str) -> Option<IpNet> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<IpNet>() {
+        return Some(n.trunc());
+    }
+    s.parse::<IpAddr>().ok().map(IpNet::from)
+}
+
+#[cfg(test)]
+mod tests;

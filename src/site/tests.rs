@@ -1,0 +1,106 @@
+use super::*;
+use crate::i18n::Lang;
+
+const SITE: &str = r#"
+name: test
+zones:
+  - {id: clients, cidrs: [10.20.0.0/16]}
+  - {id: servers, cidrs: [10.10.0.0/24, "2001:db8:10::/64"]}
+products:
+  - product: devicelock
+    options: {rpc_ports: fixed}
+    roles:
+      service: zone:clients
+      console: [10.10.0.10, "2001:db8:10::10"]
+      ad: 10.10.0.4
+firewalls:
+  - {id: fw, between: [clients, servers], target: nftables}
+host_firewalls:
+  - {id: agents, hosts: devicelock.service, target: windows}
+"#;
+
+fn load_str(text: &str) -> Result<Site> {
+    load(
+        SourceFile::new("s.yaml", text.to_string()),
+        &Catalogs::builtin(),
+    )
+}
+
+fn errors(text: &str) -> String {
+    load_str(text).map(|_| ()).unwrap_err().plain(Lang::En)
+}
+
+#[test]
+fn loads_and_resolves_zones() {
+    let s = load_str(SITE).unwrap();
+    assert_eq!(
+        s.zones.iter().map(|z| z.id.as_str()).collect::<Vec<_>>(),
+        ["clients", "servers", "internet"]
+    );
+    let dl = &s.products[0];
+    assert_eq!(dl.roles["service"].cidrs(), ["10.20.0.0/16"]);
+    assert_eq!(
+        dl.roles["console"].cidrs(),
+        ["10.10.0.10/32", "2001:db8:10::10/128"]
+    );
+    assert!(
+        s.zone("internet")
+            .unwrap()
+            .set
+            .contains("8.8.8.8".parse().unwrap())
+    );
+    // Unmapped roles of active requirements are warned about, by requirement.
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.en.contains("devicelock/smb") && w.en.contains("gpm")),
+        "{:?}",
+        s.warnings
+    );
+}
+
+#[test]
+fn mistakes_are_located() {
+    let e = errors(&SITE.replace("10.10.0.0/24", "10.20.5.0/24"));
+    assert!(
+        e.contains("s.yaml:5:") && e.contains("overlaps 10.20.0.0/16 of zone `clients`"),
+        "{e}"
+    );
+    let e = errors(&SITE.replace("console: [", "consol: ["));
+    assert!(
+        e.contains("product `devicelock` has no role `consol` (did you mean `console`?)"),
+        "{e}"
+    );
+    let e = errors(&SITE.replace("rpc_ports: fixed", "rpc_ports: fxed"));
+    assert!(
+        e.contains("s.yaml:8:26:") && e.contains("`fxed` is not a valid value"),
+        "{e}"
+    );
+    let e = errors(&SITE.replace("ad: 10.10.0.4", "ad: 192.168.1.4"));
+    assert!(e.contains("outside every zone"), "{e}");
+    let e = errors(&SITE.replace("ad: 10.10.0.4", "ad: 10.0.0.0/8"));
+    assert!(e.contains("spans several zones"), "{e}");
+    let e = errors(&SITE.replace("between: [clients, servers]", "between: [clients, dmz]"));
+    assert!(e.contains("unknown zone `dmz`"), "{e}");
+    let e = errors(&SITE.replace("hosts: devicelock.service", "hosts: devicelock.gpm"));
+    assert!(e.contains("has no member addresses"), "{e}");
+    let e = errors(&SITE.replace("product: devicelock", "product: devlock"));
+    assert!(e.contains("unknown product `devlock`"), "{e}");
+    let e = errors(&SITE.replace("ad: 10.10.0.4", "ad: ad.example"));
+    assert!(e.contains("say which zone ad.example is in"), "{e}");
+}
+
+#[test]
+fn schema_lists_the_sections() {
+    let s = schema().to_string();
+    for k in [
+        "zones",
+        "products",
+        "firewalls",
+        "host_firewalls",
+        "between",
+        "cisco-ios",
+    ] {
+        assert!(s.contains(k), "{k}");
+    }
+}
