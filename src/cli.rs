@@ -49,6 +49,25 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Why is this open, or why not: QUERY is tcp/139, "10.20.1.5 -> 10.10.0.4 tcp/445" or devicelock/smb / 開放の理由
+    Explain {
+        /// Site file (YAML)
+        site: PathBuf,
+        /// The query; words are joined, so `10.20.1.5 to 10.10.0.4 tcp/445` needs no quotes
+        #[arg(required = true, num_args = 1..)]
+        query: Vec<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Openings to add and remove per enforcement point between two versions of a site / 変更差分
+    Diff {
+        /// The site as it is
+        old: PathBuf,
+        /// The site as it will be
+        new: PathBuf,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
     /// Print the JSON Schema of site files / サイト定義の JSON Schema
     SiteSchema,
 }
@@ -198,6 +217,30 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
                 point.as_deref(),
                 *format,
                 lang,
+            ));
+        }
+        Command::Explain {
+            site,
+            query,
+            format,
+        } => {
+            let cats = catalogs(&cli)?;
+            let site = crate::site::load_path(site, &cats)?;
+            let q = crate::explain::Query::parse(&query.join(" "))?;
+            let plan = crate::plan::plan(&site, &cats);
+            let ex = crate::explain::explain(&site, &cats, &plan, &q)?;
+            print(&output::explain::explanation(&ex, *format, lang));
+        }
+        Command::Diff { old, new, format } => {
+            let cats = catalogs(&cli)?;
+            let old_site = crate::site::load_path(old, &cats)?;
+            let new_site = crate::site::load_path(new, &cats)?;
+            let changes = crate::diff::diff(
+                &crate::plan::plan(&old_site, &cats),
+                &crate::plan::plan(&new_site, &cats),
+            );
+            print(&output::explain::diff(
+                &changes, &new_site, &cats, *format, lang,
             ));
         }
         Command::Ports(args) => {

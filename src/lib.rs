@@ -11,6 +11,8 @@ pub mod catalog;
 pub mod cli;
 pub mod condition;
 pub mod diag;
+pub mod diff;
+pub mod explain;
 pub mod flows;
 pub mod i18n;
 pub mod iana;

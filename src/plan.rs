@@ -80,6 +80,8 @@ pub struct Provenance {
     pub because: Vec<String>,
     /// `doc#row`.
     pub source: String,
+    /// The ports this requirement contributes to the opening.
+    pub ports: PortSet,
 }
 
 /// A concrete opening at one enforcement point.
@@ -128,14 +130,45 @@ impl Opening {
             && self.to.contains(to)
     }
 
+    /// Ports in both this opening and `ports`.
+    pub fn ports_intersection(&self, ports: &PortSet) -> PortSet {
+        self.ports.intersection(ports)
+    }
+
     fn absorb(&mut self, other: Opening) {
         self.from_roles.extend(other.from_roles);
         self.to_roles.extend(other.to_roles);
         for p in other.provenance {
-            if !self.provenance.contains(&p) {
-                self.provenance.push(p);
-            }
+            self.add_provenance(p);
         }
+    }
+
+    /// Record that `p` needs (part of) this opening; one entry per requirement.
+    pub fn add_provenance(&mut self, p: Provenance) {
+        match self
+            .provenance
+            .iter_mut()
+            .find(|x| x.requirement == p.requirement && x.source == p.source)
+        {
+            Some(x) => {
+                x.ports.extend(&p.ports);
+                for b in p.because {
+                    if !x.because.contains(&b) {
+                        x.because.push(b);
+                    }
+                }
+            }
+            None => self.provenance.push(p),
+        }
+    }
+
+    /// Keep only the provenance that explains some of this opening's ports.
+    pub fn trim_provenance(&mut self) {
+        let ports = self.ports.clone();
+        self.provenance.retain_mut(|p| {
+            p.ports = p.ports.intersection(&ports);
+            !p.ports.is_empty()
+        });
     }
 }
 
@@ -262,6 +295,7 @@ fn openings_at(site: &Site, kind: &PointKind, f: &SiteFlow) -> Vec<Opening> {
             requirement: f.qualified(),
             because: f.because.clone(),
             source: f.source.clone(),
+            ports: f.ports.clone(),
         }],
     };
     let mut out = Vec::new();
@@ -405,6 +439,7 @@ mod tests {
                 requirement: req.into(),
                 because: vec![],
                 source: String::new(),
+                ports: PortSet::parse(ports).unwrap(),
             }],
         }
     }

@@ -138,6 +138,16 @@ impl PortSet {
         PortSet(&self.0 | &other.0)
     }
 
+    /// Intersection.
+    pub fn intersection(&self, other: &PortSet) -> PortSet {
+        PortSet(&self.0 & &other.0)
+    }
+
+    /// Difference.
+    pub fn difference(&self, other: &PortSet) -> PortSet {
+        PortSet(&self.0 - &other.0)
+    }
+
     /// Whether `port` is in the set.
     pub fn contains(&self, port: u16) -> bool {
         self.0.contains(port)

@@ -6,9 +6,10 @@
 //!
 //! 1. Contract: option ids, types, choice values and defaults; role ids; the exact set of
 //!    requirements; each requirement's (from, to) pairs and its citation (doc and row).
-//! 2. Behaviour: every combination of the bool and choice options (TMWS 4096, DeviceLock 8),
-//!    with port options at their defaults and again changed: `is_active`, protocols and ports of
-//!    every requirement, and the complete flow set from `flows::flows`, against the table.
+//! 2. Behaviour: every combination of the bool and choice options (TMWS 2^9 × 4 = 2048,
+//!    DeviceLock 2^3 = 8), with port options at their defaults and again changed: `is_active`,
+//!    protocols and ports of every requirement, and the complete flow set from `flows::flows`,
+//!    against the table.
 //! 3. Evidence: the cited seed lines exist and hold the ports and protocols the requirement
 //!    uses; and a small parser of each seed table checks, independently of the hand table, that
 //!    every seed (sub-)row is encoded with its peers, direction, protocol and ports.
@@ -220,230 +221,50 @@ fn tmws() -> Product {
             "adfs-client",
         ],
         changed_ports: &[("syslog_port", "6514")],
-        rows: vec![
-            // line 4: management console, TCP:443.
-            row(
-                1,
-                (4, 4),
-                "",
-                "console",
-                one("client", "cloud_console"),
-                tcp,
-                |_| "443".into(),
-                |_| true,
-            ),
-            // lines 5-6: cloud proxy, "TCP:80 or 8080" and the guest port 8081.
-            row(
-                2,
-                (5, 6),
-                "proxy_port",
-                "proxy",
-                one("client", "cloud_proxy"),
-                tcp,
-                |o| o("proxy_port"),
-                |_| true,
-            ),
-            row(
-                2,
-                (5, 6),
-                "8081 guest",
-                "proxy-guest",
-                one("client", "cloud_proxy"),
-                tcp,
-                |_| "8081".into(),
-                |o| on(o, "guest_users"),
-            ),
-            // line 7: PAC file from the management service, only when a PAC file is used.
-            row(
-                3,
-                (7, 7),
-                "",
-                "pac-file",
-                one("client", "cloud_console"),
-                tcp,
-                |_| "80".into(),
-                |o| on(o, "pac_file"),
-            ),
-            // lines 8-13: the Syslog forwarding tool, only when it is used.
-            row(
-                4,
-                (8, 8),
-                "",
-                "syslog-ssh",
-                one("admin_terminal", "syslog_tool"),
-                tcp,
-                |_| "22".into(),
-                |o| on(o, "syslog_tool"),
-            ),
-            row(
-                5,
-                (9, 9),
-                "",
-                "syslog-dns",
-                one("syslog_tool", "dns"),
-                |_| vec!["tcp".into(), "udp".into()],
-                |_| "53".into(),
-                |o| on(o, "syslog_tool"),
-            ),
-            row(
-                6,
-                (10, 10),
-                "",
-                "syslog-ntp",
-                one("syslog_tool", "ntp"),
-                udp,
-                |_| "123".into(),
-                |o| on(o, "syslog_tool"),
-            ),
-            row(
-                7,
-                (11, 11),
-                "",
-                "syslog-cloud",
-                one("syslog_tool", "cloud"),
-                tcp,
-                |_| "443".into(),
-                |o| on(o, "syslog_tool") && !on(o, "syslog_via_proxy"),
-            ),
-            row(
-                8,
-                (12, 12),
-                "",
-                "syslog-cloud-via-proxy",
-                one("syslog_tool", "proxy"),
-                tcp,
-                |_| "443".into(),
-                |o| on(o, "syslog_tool") && on(o, "syslog_via_proxy"),
-            ),
-            row(
-                9,
-                (13, 13),
-                "",
-                "syslog-forward",
-                one("syslog_tool", "syslog_server"),
-                |o| vec![o("syslog_protocol")],
-                |o| o("syslog_port"),
-                |o| on(o, "syslog_tool"),
-            ),
-            // line 14: direct authentication.
-            row(
-                10,
-                (14, 14),
-                "",
-                "direct-ldap",
-                one("cloud", "ad"),
-                tcp,
-                ldap,
-                |o| o("auth") == "direct",
-            ),
-            // lines 15-19: agent authentication.
-            row(
-                11,
-                (15, 15),
-                "",
-                "agent-sync-cloud",
-                one("sync_agent", "cloud"),
-                tcp,
-                |_| "443".into(),
-                |o| o("auth") == "agent",
-            ),
-            row(
-                12,
-                (16, 16),
-                "",
-                "agent-sync-ldap",
-                one("sync_agent", "ad"),
-                tcp,
-                ldap,
-                |o| o("auth") == "agent",
-            ),
-            row(
-                13,
-                (17, 17),
-                "",
-                "agent-auth-ldap",
-                one("auth_agent", "ad"),
-                tcp,
-                ldap,
-                |o| o("auth") == "agent",
-            ),
-            row(
-                14,
-                (18, 18),
-                "",
-                "agent-captive-portal",
-                one("client", "auth_agent"),
-                tcp,
-                |_| "443".into(),
-                |o| o("auth") == "agent" && on(o, "captive_portal"),
-            ),
-            row(
-                15,
-                (19, 19),
-                "",
-                "agent-transparent",
-                one("cloud", "auth_agent"),
-                tcp,
-                |_| "80".into(),
-                |o| o("auth") == "agent" && on(o, "transparent_auth"),
-            ),
-            // lines 20-23: ADFS authentication.
-            row(
-                16,
-                (20, 20),
-                "",
-                "adfs-sync-cloud",
-                one("sync_agent", "cloud"),
-                tcp,
-                |_| "443".into(),
-                |o| o("auth") == "adfs",
-            ),
-            row(
-                17,
-                (21, 21),
-                "",
-                "adfs-sync-ldap",
-                one("sync_agent", "ad"),
-                tcp,
-                ldap,
-                |o| o("auth") == "adfs",
-            ),
-            row(
-                18,
-                (22, 22),
-                "",
-                "adfs-ldap",
-                one("adfs", "ad"),
-                tcp,
-                ldap,
-                |o| o("auth") == "adfs",
-            ),
-            row(
-                19,
-                (23, 23),
-                "",
-                "adfs-client",
-                one("client", "adfs"),
-                tcp,
-                |_| "443".into(),
-                |o| o("auth") == "adfs",
-            ),
-        ],
+        rows: tmws_rows(),
     }
+}
+
+/// The TMWS table: seed 000, one entry per data row (row 2 split by port).
+#[rustfmt::skip]
+fn tmws_rows() -> Vec<Row> {
+    vec![
+        // line 4: management console, TCP:443.
+        row(1, (4, 4), "", "console", one("client", "cloud_console"), tcp, |_| "443".into(), |_| true),
+        // lines 5-6: cloud proxy, "TCP:80 or 8080", and 8081 for guest users.
+        row(2, (5, 6), "proxy_port", "proxy", one("client", "cloud_proxy"), tcp, |o| o("proxy_port"), |_| true),
+        row(2, (5, 6), "8081 guest", "proxy-guest", one("client", "cloud_proxy"), tcp, |_| "8081".into(), |o| on(o, "guest_users")),
+        // line 7: PAC file from the management service, only when a PAC file is used.
+        row(3, (7, 7), "", "pac-file", one("client", "cloud_console"), tcp, |_| "80".into(), |o| on(o, "pac_file")),
+        // lines 8-13: the Syslog forwarding tool, only when it is used; line 8's client
+        // terminal is `admin_terminal` (SPEC §3.1); line 13 lists TCP:514 and UDP:514, of which
+        // SPEC keeps the configured `syslog_protocol` / `syslog_port`.
+        row(4, (8, 8), "", "syslog-ssh", one("admin_terminal", "syslog_tool"), tcp, |_| "22".into(), |o| on(o, "syslog_tool")),
+        row(5, (9, 9), "", "syslog-dns", one("syslog_tool", "dns"), |_| vec!["tcp".into(), "udp".into()], |_| "53".into(), |o| on(o, "syslog_tool")),
+        row(6, (10, 10), "", "syslog-ntp", one("syslog_tool", "ntp"), udp, |_| "123".into(), |o| on(o, "syslog_tool")),
+        row(7, (11, 11), "", "syslog-cloud", one("syslog_tool", "cloud"), tcp, |_| "443".into(), |o| on(o, "syslog_tool") && !on(o, "syslog_via_proxy")),
+        row(8, (12, 12), "", "syslog-cloud-via-proxy", one("syslog_tool", "proxy"), tcp, |_| "443".into(), |o| on(o, "syslog_tool") && on(o, "syslog_via_proxy")),
+        row(9, (13, 13), "", "syslog-forward", one("syslog_tool", "syslog_server"), |o| vec![o("syslog_protocol")], |o| o("syslog_port"), |o| on(o, "syslog_tool")),
+        // line 14: direct authentication (TMWS cloud → AD, LDAP).
+        row(10, (14, 14), "", "direct-ldap", one("cloud", "ad"), tcp, ldap, |o| o("auth") == "direct"),
+        // lines 15-19: agent authentication. (SPEC §3.1 merges rows 11+16 and 12+17 into
+        // "sync_agent → cloud / ad when auth is agent or adfs"; the seed has one row per method.)
+        row(11, (15, 15), "", "agent-sync-cloud", one("sync_agent", "cloud"), tcp, |_| "443".into(), |o| o("auth") == "agent"),
+        row(12, (16, 16), "", "agent-sync-ldap", one("sync_agent", "ad"), tcp, ldap, |o| o("auth") == "agent"),
+        row(13, (17, 17), "", "agent-auth-ldap", one("auth_agent", "ad"), tcp, ldap, |o| o("auth") == "agent"),
+        row(14, (18, 18), "", "agent-captive-portal", one("client", "auth_agent"), tcp, |_| "443".into(), |o| o("auth") == "agent" && on(o, "captive_portal")),
+        row(15, (19, 19), "", "agent-transparent", one("cloud", "auth_agent"), tcp, |_| "80".into(), |o| o("auth") == "agent" && on(o, "transparent_auth")),
+        // lines 20-23: ADFS authentication.
+        row(16, (20, 20), "", "adfs-sync-cloud", one("sync_agent", "cloud"), tcp, |_| "443".into(), |o| o("auth") == "adfs"),
+        row(17, (21, 21), "", "adfs-sync-ldap", one("sync_agent", "ad"), tcp, ldap, |o| o("auth") == "adfs"),
+        row(18, (22, 22), "", "adfs-ldap", one("adfs", "ad"), tcp, ldap, |o| o("auth") == "adfs"),
+        row(19, (23, 23), "", "adfs-client", one("client", "adfs"), tcp, |_| "443".into(), |o| o("auth") == "adfs"),
+    ]
 }
 
 /// Seed 003 (DeviceLock) and SPEC §3.2.
 fn devicelock() -> Product {
     use Kind::*;
-    const ALL4: &[&str] = &["console", "enterprise_manager", "gpm", "enterprise_server"];
-    const NO_GPM: &[&str] = &["console", "enterprise_manager", "enterprise_server"];
-    const WITH_AD: &[&str] = &[
-        "console",
-        "enterprise_manager",
-        "gpm",
-        "enterprise_server",
-        "ad",
-    ];
     Product {
         id: "devicelock",
         doc: DL_DOC,
@@ -466,119 +287,36 @@ fn devicelock() -> Product {
         zones: &[],
         findings: &["rpc-dynamic"],
         changed_ports: &[("service_port", "10000"), ("server_port", "10001")],
-        rows: vec![
-            // TCP 135 受信/送信, only with dynamic RPC ports.
-            row(
-                1,
-                (24, 30),
-                "",
-                "rpc-epmap",
-                both(ALL4),
-                tcp,
-                |_| "135".into(),
-                |o| o("rpc_ports") == "dynamic",
-            ),
-            // UDP 137 受信/送信, only when connecting by computer name.
-            row(
-                2,
-                (31, 37),
-                "",
-                "netbios-name",
-                both(ALL4),
-                udp,
-                |_| "137".into(),
-                |o| o("connect_by") == "name",
-            ),
-            // UDP 138: 受信 from all four tools; 送信 to all but the Group Policy Manager.
-            row(
-                3,
-                (38, 47),
-                "受信",
-                "netbios-datagram-in",
-                inbound(ALL4),
-                udp,
-                |_| "138".into(),
-                |o| on(o, "netbios"),
-            ),
-            row(
-                3,
-                (38, 47),
-                "送信",
-                "netbios-datagram-out",
-                outbound(NO_GPM),
-                udp,
-                |_| "138".into(),
-                |o| on(o, "netbios"),
-            )
-            .header(&[40]),
-            // TCP 139: 受信 from all but the Group Policy Manager; 送信 to all four tools.
-            row(
-                4,
-                (48, 57),
-                "受信",
-                "netbios-session-in",
-                inbound(NO_GPM),
-                tcp,
-                |_| "139".into(),
-                |o| on(o, "netbios"),
-            ),
-            row(
-                4,
-                (48, 57),
-                "送信",
-                "netbios-session-out",
-                outbound(ALL4),
-                tcp,
-                |_| "139".into(),
-                |o| on(o, "netbios"),
-            )
-            .header(&[50]),
-            // TCP 445 受信/送信, always, including the Active Directory server.
-            row(
-                5,
-                (58, 63),
-                "",
-                "smb",
-                both(WITH_AD),
-                tcp,
-                |_| "445".into(),
-                |_| true,
-            ),
-            // TCP 9132 (no Group Policy Manager) and 9133 (all four), 受信/送信, always.
-            row(
-                6,
-                (64, 72),
-                "9132",
-                "service-port",
-                both(NO_GPM),
-                tcp,
-                |o| o("service_port"),
-                |_| true,
-            ),
-            row(
-                6,
-                (64, 72),
-                "9133",
-                "server-port",
-                both(ALL4),
-                tcp,
-                |o| o("server_port"),
-                |_| true,
-            )
-            .header(&[64]),
-            // TCP 1024~ 受信/送信, only with dynamic RPC ports.
-            row(
-                7,
-                (73, 79),
-                "",
-                "rpc-dynamic",
-                both(ALL4),
-                tcp,
-                |_| "1024-65535".into(),
-                |o| o("rpc_ports") == "dynamic",
-            ),
-        ],
+        rows: devicelock_rows(),
     }
+}
+
+/// The DeviceLock table: seed 003, one entry per row, per direction of rows 3 and 4 and per
+/// port of row 6.
+#[rustfmt::skip]
+fn devicelock_rows() -> Vec<Row> {
+    const ALL4: &[&str] = &["console", "enterprise_manager", "gpm", "enterprise_server"];
+    const NO_GPM: &[&str] = &["console", "enterprise_manager", "enterprise_server"];
+    const WITH_AD: &[&str] = &["console", "enterprise_manager", "gpm", "enterprise_server", "ad"];
+    vec![
+        // TCP 135 受信/送信, only with dynamic RPC ports.
+        row(1, (24, 30), "", "rpc-epmap", both(ALL4), tcp, |_| "135".into(), |o| o("rpc_ports") == "dynamic"),
+        // UDP 137 受信/送信, only when connecting by computer name.
+        row(2, (31, 37), "", "netbios-name", both(ALL4), udp, |_| "137".into(), |o| o("connect_by") == "name"),
+        // UDP 138: 受信 from all four tools; 送信 to all but the Group Policy Manager.
+        row(3, (38, 47), "受信", "netbios-datagram-in", inbound(ALL4), udp, |_| "138".into(), |o| on(o, "netbios")),
+        row(3, (38, 47), "送信", "netbios-datagram-out", outbound(NO_GPM), udp, |_| "138".into(), |o| on(o, "netbios")).header(&[40]),
+        // TCP 139: 受信 from all but the Group Policy Manager; 送信 to all four tools.
+        row(4, (48, 57), "受信", "netbios-session-in", inbound(NO_GPM), tcp, |_| "139".into(), |o| on(o, "netbios")),
+        row(4, (48, 57), "送信", "netbios-session-out", outbound(ALL4), tcp, |_| "139".into(), |o| on(o, "netbios")).header(&[50]),
+        // TCP 445 受信/送信, always, including the Active Directory server.
+        row(5, (58, 63), "", "smb", both(WITH_AD), tcp, |_| "445".into(), |_| true),
+        // TCP 9132 (no Group Policy Manager) and 9133 (all four), 受信/送信, always.
+        row(6, (64, 72), "9132", "service-port", both(NO_GPM), tcp, |o| o("service_port"), |_| true),
+        row(6, (64, 72), "9133", "server-port", both(ALL4), tcp, |o| o("server_port"), |_| true).header(&[64]),
+        // TCP 1024~ 受信/送信, only with dynamic RPC ports.
+        row(7, (73, 79), "", "rpc-dynamic", both(ALL4), tcp, |_| "1024-65535".into(), |o| o("rpc_ports") == "dynamic"),
+    ]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1297,7 +1035,7 @@ fn devicelock_contract_matches_spec_and_seed() {
 
 #[test]
 fn tmws_every_option_combination() {
-    check_combinations(&builtin("tmws"), &tmws(), 4096);
+    check_combinations(&builtin("tmws"), &tmws(), 2048);
 }
 
 #[test]

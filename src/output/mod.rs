@@ -5,6 +5,7 @@
 //! characters are "ambiguous width" in East Asian fonts and misalign in Japanese terminals.
 
 pub mod catalog;
+pub mod explain;
 pub mod plan;
 pub mod ports;
 
