@@ -432,6 +432,13 @@ fn schema_in_repository_is_current() {
 }
 
 #[test]
+fn site_schema_in_repository_is_current() {
+    let printed = stdout(&["site-schema"]);
+    let committed = include_str!("../schema/site.schema.json");
+    assert_eq!(printed, committed, "schema/site.schema.json is stale: run `cargo run -- site-schema > schema/site.schema.json`");
+}
+
+#[test]
 fn language_follows_the_locale() {
     let out = portplan()
         .env("LANG", "ja_JP.UTF-8")
