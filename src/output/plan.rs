@@ -117,7 +117,7 @@ pub fn side_text(
     cidrs.extend(rest.cidrs());
     let shown: Vec<&str> = cidrs.iter().take(max).map(String::as_str).collect();
     let more = cidrs.len().saturating_sub(max);
-    let mut s = names_dedup.join(", ");
+    let mut s = names_dedup.join(lang.pick(", ", "、"));
     s.push('\n');
     s.push_str(&shown.join("\n"));
     if more > 0 {
