@@ -68,6 +68,23 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Render one enforcement point's openings as firewall configuration / FW 設定の生成
+    Render {
+        /// Site file (YAML)
+        site: PathBuf,
+        /// Target (default: the enforcement point's own) / 出力形式
+        #[arg(long, value_enum)]
+        target: Option<crate::site::Target>,
+        /// Enforcement point (needed when the site has several) / 適用ポイント
+        #[arg(long = "for", value_name = "POINT")]
+        point: Option<String>,
+        /// Write to FILE atomically (iptables IPv6 rules go to FILE.v6) / 出力ファイル
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// `text` is the configuration; `json` the typed rule IR
+        #[arg(long, value_enum, default_value_t = RenderFormat::Text)]
+        format: RenderFormat,
+    },
     /// Print the JSON Schema of site files / サイト定義の JSON Schema
     SiteSchema,
 }
@@ -94,6 +111,12 @@ enum CatalogCmd {
     },
     /// Print the JSON Schema of catalog files / カタログの JSON Schema
     Schema,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum RenderFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, clap::Args)]
@@ -242,6 +265,67 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             print(&output::explain::diff(
                 &changes, &new_site, &cats, *format, lang,
             ));
+        }
+        Command::Render {
+            site,
+            target,
+            point,
+            output,
+            format,
+        } => {
+            let cats = catalogs(&cli)?;
+            let site = crate::site::load_path(site, &cats)?;
+            let pt = match point {
+                Some(id) => {
+                    check_point(&site, Some(id))?;
+                    site.point(id).expect("checked")
+                }
+                None if site.points.len() == 1 => &site.points[0],
+                None => {
+                    let ids: Vec<&str> = site.points.iter().map(|p| p.id.as_str()).collect();
+                    let list = ids.join(", ");
+                    return Err(Error::usage(
+                        tr!(
+                            "the site has several enforcement points: say which with --for",
+                            "サイトに適用ポイントが複数あります: --for で指定してください"
+                        ),
+                        Some(tr!("enforcement points: {list}", "適用ポイント: {list}")),
+                    ));
+                }
+            };
+            let plan = crate::plan::plan(&site, &cats);
+            let point_plan = plan.point(&pt.id).expect("plan has every point");
+            let rs = crate::render::lower(&site, pt, point_plan);
+            if *format == RenderFormat::Json {
+                print(&(serde_json::to_string_pretty(&rs).unwrap_or_default() + "\n"));
+                return Ok(EXIT_OK);
+            }
+            let rendered = crate::render::render(&rs, target.unwrap_or(pt.target));
+            for n in &rendered.notes {
+                eprintln!("{}: {}", lang.pick("note", "注意"), n.message.get(lang));
+            }
+            match output {
+                Some(path) => {
+                    let files: Vec<(PathBuf, String)> = rendered
+                        .files
+                        .iter()
+                        .map(|(suffix, text)| {
+                            let mut p = path.clone().into_os_string();
+                            p.push(suffix);
+                            (PathBuf::from(p), text.clone())
+                        })
+                        .collect();
+                    crate::fsutil::write_all_atomic(&files)?;
+                }
+                None => {
+                    for (i, (suffix, text)) in rendered.files.iter().enumerate() {
+                        if i > 0 {
+                            print(&format!("\n# ---- {suffix} ----\n"));
+                        }
+                        print(text);
+                    }
+                }
+            }
         }
         Command::Ports(args) => {
             let cats = catalogs(&cli)?;

@@ -435,7 +435,10 @@ fn schema_in_repository_is_current() {
 fn site_schema_in_repository_is_current() {
     let printed = stdout(&["site-schema"]);
     let committed = include_str!("../schema/site.schema.json");
-    assert_eq!(printed, committed, "schema/site.schema.json is stale: run `cargo run -- site-schema > schema/site.schema.json`");
+    assert_eq!(
+        printed, committed,
+        "schema/site.schema.json is stale: run `cargo run -- site-schema > schema/site.schema.json`"
+    );
 }
 
 #[test]

@@ -83,6 +83,7 @@ pub struct RawProduct {
     Deserialize,
     JsonSchema,
     serde::Serialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Target {

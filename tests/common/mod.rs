@@ -1,0 +1,73 @@
+//! Shared test support: running the binary, and requiring root or a system tool.
+#![allow(dead_code)]
+
+use std::process::Command as Std;
+
+use assert_cmd::Command;
+
+/// The binary with a neutral locale.
+pub fn portplan() -> Command {
+    let mut c = Command::cargo_bin("portplan").unwrap();
+    c.env_remove("LANG")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env_remove("PORTPLAN_LANG");
+    c.env("NO_COLOR", "1");
+    c
+}
+
+/// stdout of a successful run.
+pub fn stdout(args: &[&str]) -> String {
+    String::from_utf8(
+        portplan()
+            .args(args)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .unwrap()
+}
+
+/// Whether we run under CI, where nothing may be skipped.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Whether the process is root.
+pub fn is_root() -> bool {
+    Std::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// True when `tool` is on PATH and we are root. Outside CI a missing requirement skips the test
+/// with a loud message; in CI it fails the test.
+pub fn require_root_and(tools: &[&str], test: &str) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| {
+            Std::new("sh")
+                .args(["-c", &format!("command -v {t}")])
+                .output()
+                .map_or(true, |o| !o.status.success())
+        })
+        .collect();
+    let root = is_root();
+    if missing.is_empty() && root {
+        return true;
+    }
+    let why = if root {
+        format!("missing tools: {}", missing.join(", "))
+    } else {
+        "not root".to_string()
+    };
+    if in_ci() {
+        panic!("{test}: cannot run in CI ({why}); .ci/run must install the tools and run as root");
+    }
+    eprintln!("\n!!!!! SKIPPED {test}: {why} (runs in CI) !!!!!\n");
+    false
+}
