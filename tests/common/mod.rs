@@ -1,5 +1,7 @@
-//! Shared test support: running the binary, and requiring root or a system tool.
+//! Shared test support: running the binary, requiring root or a system tool, the netns lab.
 #![allow(dead_code)]
+
+pub mod netns;
 
 use std::process::Command as Std;
 
