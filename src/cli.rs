@@ -85,6 +85,25 @@ enum Command {
         #[arg(long, value_enum, default_value_t = RenderFormat::Text)]
         format: RenderFormat,
     },
+    /// Audit an existing ruleset against the plan: missing, excess, shadowed / 既存ルールの監査
+    Audit {
+        /// Site file (YAML)
+        site: PathBuf,
+        /// The ruleset: `nft -j list ruleset` JSON or `iptables-save` text
+        #[arg(long, value_name = "FILE")]
+        ruleset: PathBuf,
+        /// Input format (default: guessed from the content)
+        #[arg(long, value_enum)]
+        kind: Option<crate::audit::Kind>,
+        /// Enforcement point (needed when the site has several)
+        #[arg(long = "for", value_name = "POINT")]
+        point: Option<String>,
+        /// Only check reachability: excess does not fail the audit
+        #[arg(long)]
+        allow_excess: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
     /// Print the JSON Schema of site files / サイト定義の JSON Schema
     SiteSchema,
 }
@@ -327,6 +346,37 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
                 }
             }
         }
+        Command::Audit {
+            site,
+            ruleset,
+            kind,
+            point,
+            allow_excess,
+            format,
+        } => {
+            let cats = catalogs(&cli)?;
+            let site = crate::site::load_path(site, &cats)?;
+            let pt = one_point(&site, point.as_deref())?;
+            let text = std::fs::read_to_string(ruleset).map_err(|e| Error::io(ruleset, e))?;
+            let rs = crate::audit::read(&text, *kind).map_err(|m| {
+                let f = ruleset.display().to_string();
+                Error::usage(
+                    Text::new(format!("{f}: {}", m.en), format!("{f}: {}", m.ja)),
+                    None,
+                )
+            })?;
+            let plan = crate::plan::plan(&site, &cats);
+            let pp = plan.point(&pt.id).expect("plan has every point");
+            let host = matches!(pt.kind, crate::site::PointKind::Host { .. });
+            let report = crate::audit::audit(&rs, pp, host)
+                .map_err(|_| Error::usage(crate::audit::exhausted_text(), None))?;
+            print(&output::audit::render(&report, *format, lang));
+            return Ok(if report.ok(*allow_excess) {
+                EXIT_OK
+            } else {
+                crate::diag::EXIT_NOT_AS_REQUIRED
+            });
+        }
         Command::Ports(args) => {
             let cats = catalogs(&cli)?;
             let deps = deployments(&cats, &args.products, &args.set, &args.roles)?;
@@ -335,6 +385,31 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
         }
     }
     Ok(EXIT_OK)
+}
+
+/// The enforcement point `--for` names, or the only one.
+fn one_point<'s>(
+    site: &'s crate::site::Site,
+    point: Option<&str>,
+) -> Result<&'s crate::site::EnforcementPoint> {
+    match point {
+        Some(id) => {
+            check_point(site, Some(id))?;
+            Ok(site.point(id).expect("checked"))
+        }
+        None if site.points.len() == 1 => Ok(&site.points[0]),
+        None => {
+            let ids: Vec<&str> = site.points.iter().map(|p| p.id.as_str()).collect();
+            let list = ids.join(", ");
+            Err(Error::usage(
+                tr!(
+                    "the site has several enforcement points: say which with --for",
+                    "サイトに適用ポイントが複数あります: --for で指定してください"
+                ),
+                Some(tr!("enforcement points: {list}", "適用ポイント: {list}")),
+            ))
+        }
+    }
 }
 
 /// A usage error unless `point` names an enforcement point of the site.

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod addr;
+pub mod audit;
 pub mod catalog;
 pub mod cli;
 pub mod condition;
@@ -19,6 +20,7 @@ pub mod i18n;
 pub mod iana;
 pub mod options;
 pub mod output;
+pub mod packet;
 pub mod plan;
 pub mod portset;
 pub mod render;

@@ -4,6 +4,7 @@
 //! [`crate::flows::PortsReport`]) and a [`Lang`]. Tables use ASCII borders on purpose: box-drawing
 //! characters are "ambiguous width" in East Asian fonts and misalign in Japanese terminals.
 
+pub mod audit;
 pub mod catalog;
 pub mod explain;
 pub mod plan;
