@@ -8,7 +8,12 @@ use serde_json::Value;
 
 fn points(site: &str) -> Vec<String> {
     let v: Value = serde_json::from_str(&stdout(&["plan", site, "--format", "json"])).unwrap();
-    v["enforcement_points"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_string()).collect()
+    v["enforcement_points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn tmp(name: &str) -> std::path::PathBuf {
@@ -20,18 +25,43 @@ fn tmp(name: &str) -> std::path::PathBuf {
 /// Run an audit; returns (exit code, report).
 fn audit(site: &str, point: &str, ruleset: &std::path::Path, extra: &[&str]) -> (i32, Value) {
     let out = portplan()
-        .args(["audit", site, "--for", point, "--ruleset", ruleset.to_str().unwrap(), "--format", "json"])
+        .args([
+            "audit",
+            site,
+            "--for",
+            point,
+            "--ruleset",
+            ruleset.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
         .args(extra)
         .output()
         .unwrap();
     let code = out.status.code().unwrap();
-    assert!(code == 0 || code == 1, "audit failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        code == 0 || code == 1,
+        "audit failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     (code, serde_json::from_slice(&out.stdout).unwrap())
 }
 
 fn render_iptables(site: &str, point: &str) -> (std::path::PathBuf, Option<std::path::PathBuf>) {
     let f = tmp(&format!("{}-{point}.rules", site.replace('/', "_")));
-    portplan().args(["render", site, "--for", point, "--target", "iptables", "-o", f.to_str().unwrap()]).assert().success();
+    portplan()
+        .args([
+            "render",
+            site,
+            "--for",
+            point,
+            "--target",
+            "iptables",
+            "-o",
+            f.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
     let v6 = std::path::PathBuf::from(format!("{}.v6", f.display()));
     let v6 = v6.exists().then_some(v6);
     (f, v6)
@@ -39,7 +69,11 @@ fn render_iptables(site: &str, point: &str) -> (std::path::PathBuf, Option<std::
 
 #[test]
 fn rendered_rulesets_audit_clean() {
-    for site in ["examples/hq.yaml", "examples/minimal.yaml", "tests/fixtures/dualstack.yaml"] {
+    for site in [
+        "examples/hq.yaml",
+        "examples/minimal.yaml",
+        "tests/fixtures/dualstack.yaml",
+    ] {
         for point in points(site) {
             let (v4, v6) = render_iptables(site, &point);
             let (code, r) = audit(site, &point, &v4, &[]);
@@ -55,13 +89,21 @@ fn rendered_rulesets_audit_clean() {
 
 #[test]
 fn deleting_a_rule_yields_exactly_the_opening_it_served() {
-    for (site, point) in [("examples/hq.yaml", "fw-core"), ("examples/hq.yaml", "dl-agents"), ("tests/fixtures/dualstack.yaml", "fw-dc")] {
+    for (site, point) in [
+        ("examples/hq.yaml", "fw-core"),
+        ("examples/hq.yaml", "dl-agents"),
+        ("tests/fixtures/dualstack.yaml", "fw-dc"),
+    ] {
         let (v4, _) = render_iptables(site, point);
         let text = std::fs::read_to_string(&v4).unwrap();
         let rule_lines: Vec<&str> = text.lines().filter(|l| l.contains("portplan r")).collect();
         assert!(rule_lines.len() >= 4);
         for (i, line) in rule_lines.iter().enumerate() {
-            let without: String = text.lines().filter(|l| l != line).map(|l| format!("{l}\n")).collect();
+            let without: String = text
+                .lines()
+                .filter(|l| l != line)
+                .map(|l| format!("{l}\n"))
+                .collect();
             let f = tmp(&format!("del-{point}-{i}.rules"));
             std::fs::write(&f, without).unwrap();
             let (code, r) = audit(site, point, &f, &[]);
@@ -72,16 +114,25 @@ fn deleting_a_rule_yields_exactly_the_opening_it_served() {
             let m = &missing[0];
             // The missing opening is the one the rule's comment names, and the witness is a packet
             // the deleted line used to accept.
-            let reqs: Vec<&str> = m["requirements"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+            let reqs: Vec<&str> = m["requirements"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap())
+                .collect();
             for req in &reqs {
                 assert!(line.contains(req), "{line} vs {reqs:?}");
             }
             let w = &m["witness"];
             for (flag, key) in [(" -s ", "src"), (" -d ", "dst")] {
                 if let Some(rest) = line.split(flag).nth(1) {
-                    let net: ipnet::IpNet = rest.split_whitespace().next().unwrap().parse().unwrap();
+                    let net: ipnet::IpNet =
+                        rest.split_whitespace().next().unwrap().parse().unwrap();
                     let ip: std::net::IpAddr = w[key].as_str().unwrap().parse().unwrap();
-                    assert!(net.contains(&ip), "{line}: witness {key} {ip} outside {net}");
+                    assert!(
+                        net.contains(&ip),
+                        "{line}: witness {key} {ip} outside {net}"
+                    );
                 }
             }
             assert!(m["certain"].as_bool().unwrap());
@@ -92,7 +143,9 @@ fn deleting_a_rule_yields_exactly_the_opening_it_served() {
 #[test]
 fn an_extra_accept_is_exactly_the_excess() {
     let (v4, _) = render_iptables("examples/hq.yaml", "fw-core");
-    let text = std::fs::read_to_string(&v4).unwrap().replace("COMMIT", "-A FORWARD -p tcp --dport 135 -j ACCEPT\nCOMMIT");
+    let text = std::fs::read_to_string(&v4)
+        .unwrap()
+        .replace("COMMIT", "-A FORWARD -p tcp --dport 135 -j ACCEPT\nCOMMIT");
     let f = tmp("extra135.rules");
     std::fs::write(&f, &text).unwrap();
     let (code, r) = audit("examples/hq.yaml", "fw-core", &f, &[]);
@@ -102,15 +155,35 @@ fn an_extra_accept_is_exactly_the_excess() {
     assert_eq!(ex.len(), 1, "{r:#}");
     assert_eq!(ex[0]["dports"], serde_json::json!(["135"]));
     assert_eq!(ex[0]["protocols"], serde_json::json!(["6"]));
-    assert!(ex[0]["rule"]["text"].as_str().unwrap().contains("--dport 135"));
+    assert!(
+        ex[0]["rule"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("--dport 135")
+    );
     assert_eq!(ex[0]["witness"]["dport"], 135);
     // Reachability-only audits pass.
     let (code, _) = audit("examples/hq.yaml", "fw-core", &f, &["--allow-excess"]);
     assert_eq!(code, 0);
     // Text report, both languages.
-    let out = portplan().args(["audit", "examples/hq.yaml", "--for", "fw-core", "--ruleset", f.to_str().unwrap(), "--lang", "ja"]).output().unwrap();
+    let out = portplan()
+        .args([
+            "audit",
+            "examples/hq.yaml",
+            "--for",
+            "fw-core",
+            "--ruleset",
+            f.to_str().unwrap(),
+            "--lang",
+            "ja",
+        ])
+        .output()
+        .unwrap();
     let t = String::from_utf8(out.stdout).unwrap();
-    assert!(t.contains("過剰: 許可されているが要件がない (1)") && t.contains("dport 135"), "{t}");
+    assert!(
+        t.contains("過剰: 許可されているが要件がない (1)") && t.contains("dport 135"),
+        "{t}"
+    );
 }
 
 #[test]
@@ -128,21 +201,62 @@ COMMIT\n";
     let shadowed = r["shadowed"].as_array().unwrap();
     assert_eq!(shadowed.len(), 1, "{r:#}");
     assert_eq!(shadowed[0]["origin"], "line 7");
-    let na: Vec<String> = r["not_analysed"].as_array().unwrap().iter().map(|x| x.to_string()).collect();
-    assert!(na.iter().any(|x| x.contains("line 8") && x.contains("-m recent")), "{na:?}");
+    let na: Vec<String> = r["not_analysed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.to_string())
+        .collect();
+    assert!(
+        na.iter()
+            .any(|x| x.contains("line 8") && x.contains("-m recent")),
+        "{na:?}"
+    );
     // The -m recent accept could match anything: excess it adds is only "possible".
-    assert!(r["excess"].as_array().unwrap().iter().any(|e| e["certain"] == false));
+    assert!(
+        r["excess"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["certain"] == false)
+    );
     // Everything from servers to clients is missing (no such rule).
-    assert!(r["missing"].as_array().unwrap().iter().any(|m| m["from"] == serde_json::json!(["10.10.0.10/31"])));
+    assert!(
+        r["missing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["from"] == serde_json::json!(["10.10.0.10/31"]))
+    );
 }
 
 #[test]
 fn bad_rulesets_are_bad_input() {
     let f = tmp("bad.json");
     std::fs::write(&f, "{\"nftables\": [").unwrap();
-    let out = portplan().args(["audit", "examples/hq.yaml", "--for", "fw-core", "--ruleset", f.to_str().unwrap()]).output().unwrap();
+    let out = portplan()
+        .args([
+            "audit",
+            "examples/hq.yaml",
+            "--for",
+            "fw-core",
+            "--ruleset",
+            f.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not valid JSON at line 1"));
-    let out = portplan().args(["audit", "examples/hq.yaml", "--for", "fw-core", "--ruleset", "/nonexistent/x"]).output().unwrap();
+    let out = portplan()
+        .args([
+            "audit",
+            "examples/hq.yaml",
+            "--for",
+            "fw-core",
+            "--ruleset",
+            "/nonexistent/x",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }

@@ -154,6 +154,18 @@ pub fn parse(text: &str, v6: Option<bool>) -> Ruleset {
             )),
         }
     }
+    // Jumps to names that are not chains are extension targets (MASQUERADE, TPROXY, …).
+    let names: Vec<String> = rs.chains.iter().map(|c| c.name.clone()).collect();
+    for c in &mut rs.chains {
+        for r in &mut c.rules {
+            if let Verdict::Jump(t) | Verdict::Goto(t) = &r.verdict
+                && !names.contains(t)
+            {
+                r.unsupported.push(format!("-j {t}"));
+                r.verdict = Verdict::Continue;
+            }
+        }
+    }
     rs
 }
 
@@ -292,10 +304,7 @@ fn parse_rule(w: &[String], n: usize, line: &str) -> Rule {
                     "RETURN" => Verdict::Return,
                     "LOG" | "NFLOG" | "ULOG" | "CONNMARK" | "MARK" => Verdict::Continue,
                     _ if opt.starts_with("-g") || opt == "--goto" => Verdict::Goto(t),
-                    _ if t.chars().all(|c| c.is_ascii_uppercase()) && !t.is_empty() => {
-                        bad(&format!("-j {t}"));
-                        Verdict::Continue
-                    }
+                    // A user chain, or an extension target: resolved once all chains are known.
                     _ => Verdict::Jump(t),
                 };
                 2
@@ -405,5 +414,23 @@ COMMIT
             let text = format!("*filter\n:FORWARD DROP [0:0]\n:X - [0:0]\n{}\nCOMMIT\n", lines.join("\n"));
             let _ = parse(&text, None);
         }
+    }
+}
+
+#[cfg(test)]
+mod target_tests {
+    use super::*;
+
+    #[test]
+    fn upper_case_user_chains_are_chains_and_unknown_targets_are_reported() {
+        let rs = parse(
+            "*filter\n:FORWARD DROP [0:0]\n:SRV - [0:0]\n-A FORWARD -j SRV\n-A FORWARD -j TPROXY --on-port 1\nCOMMIT\n",
+            None,
+        );
+        let fwd = rs.chains.iter().find(|c| c.name == "FORWARD").unwrap();
+        assert_eq!(fwd.rules[0].verdict, Verdict::Jump("SRV".into()));
+        assert!(fwd.rules[0].unsupported.is_empty());
+        assert_eq!(fwd.rules[1].verdict, Verdict::Continue);
+        assert!(fwd.rules[1].unsupported.contains(&"-j TPROXY".to_string()));
     }
 }

@@ -24,6 +24,8 @@ pub struct Lab {
     pub server: String,
     /// Host addresses (without prefix) per namespace.
     pub addrs: Vec<(String, Vec<String>)>,
+    /// The router's interfaces: (towards the client, towards the server).
+    pub router_ifs: (String, String),
     listeners: Vec<Child>,
 }
 
@@ -56,6 +58,7 @@ impl Lab {
                 (format!("ppc{id}"), strip(&client.hosts)),
                 (format!("pps{id}"), strip(&server.hosts)),
             ],
+            router_ifs: (format!("c{id}b"), format!("s{id}b")),
             listeners: vec![],
         };
         for ns in [&lab.client, &lab.router, &lab.server] {
@@ -168,6 +171,21 @@ impl Lab {
             "flush",
             "ruleset",
         ]);
+    }
+
+    /// Run a command in a namespace and return its stdout.
+    pub fn output(&self, ns: &str, cmd: &[&str]) -> String {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(cmd)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd:?} in {ns}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
     }
 
     fn stdin_run(&self, ns: &str, cmd: &[&str], input: &str) {

@@ -91,7 +91,7 @@ def probe_one(p):
 
 
 def probe(items):
-    with ThreadPoolExecutor(max_workers=24) as ex:
+    with ThreadPoolExecutor(max_workers=64) as ex:
         print(json.dumps(list(ex.map(probe_one, items))), flush=True)
 
 
