@@ -220,6 +220,13 @@ COMMIT\n";
             .iter()
             .any(|e| e["certain"] == false)
     );
+    // Line 7 is shadowed (line 6 already accepts all tcp to the servers). No rule is claimed
+    // redundant: that could only be proven if line 8 were readable.
+    assert!(r["redundant"].as_array().unwrap().is_empty(), "{r:#}");
+    assert!(
+        na.iter().any(|x| x.contains("redundancy not computed")),
+        "{na:?}"
+    );
     // Everything from servers to clients is missing (no such rule).
     assert!(
         r["missing"]
@@ -228,6 +235,29 @@ COMMIT\n";
             .iter()
             .any(|m| m["from"] == serde_json::json!(["10.10.0.10/31"]))
     );
+}
+
+#[test]
+fn redundant_rules_are_found() {
+    // Line 7 decides nothing the policy would not: dropping what the drop policy drops anyway.
+    // Line 8 accepts what line 9 accepts anyway.
+    let text = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n\
+-A FORWARD -s 10.20.0.0/16 -d 10.10.0.4/32 -p tcp --dport 445 -j ACCEPT\n\
+-A FORWARD -p udp --dport 9999 -j DROP\n\
+-A FORWARD -s 10.20.0.0/16 -d 10.10.0.10/32 -p tcp --dport 445 -j ACCEPT\n\
+-A FORWARD -s 10.20.0.0/16 -d 10.10.0.10/31 -p tcp -m multiport --dports 445,9132:9133 -j ACCEPT\n\
+COMMIT\n";
+    let f = tmp("redundant.rules");
+    std::fs::write(&f, text).unwrap();
+    let (_, r) = audit("examples/hq.yaml", "fw-core", &f, &[]);
+    let red: Vec<&str> = r["redundant"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["origin"].as_str().unwrap())
+        .collect();
+    assert_eq!(red, ["line 7", "line 8"], "{r:#}");
 }
 
 #[test]

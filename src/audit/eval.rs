@@ -24,7 +24,13 @@ pub struct HookResult {
     pub accepts_by_policy: Vec<(usize, Set)>,
     /// Rules that match packets but no packet ever reaches them (chain index, rule index).
     pub shadowed: Vec<(usize, usize)>,
+    /// Rules whose removal would change nothing: the rest of their chain gives every packet they
+    /// decide the same verdict (computed for rulesets up to [`REDUNDANCY_LIMIT`] rules).
+    pub redundant: Vec<(usize, usize)>,
 }
+
+/// Above this many rules, redundancy (quadratic) is not computed.
+pub const REDUNDANCY_LIMIT: usize = 3000;
 
 struct Ctx<'a> {
     space: &'a Space,
@@ -32,6 +38,11 @@ struct Ctx<'a> {
     mode: Mode,
     accepts_by_rule: Vec<((usize, usize), Set)>,
     shadowed: Vec<(usize, usize)>,
+    /// (chain, rule, packets it decides) for terminal verdicts, for the redundancy pass.
+    decided: Vec<(usize, usize, Set)>,
+    record: bool,
+    /// Compiled matches, by (chain, rule).
+    matches: std::collections::HashMap<(usize, usize), Set>,
     stack: Vec<usize>,
     notes: Vec<(String, String)>,
 }
@@ -139,6 +150,11 @@ fn cond_set(space: &Space, c: &Cond) -> R<(bool, Set)> {
 impl Ctx<'_> {
     /// (accepted, dropped, returned) for packets `reach` entering chain `ci`.
     fn chain(&mut self, ci: usize, reach: Set) -> R<(Set, Set, Set)> {
+        self.chain_from(ci, 0, reach)
+    }
+
+    /// As [`Ctx::chain`], starting at rule `start`.
+    fn chain_from(&mut self, ci: usize, start: usize, reach: Set) -> R<(Set, Set, Set)> {
         let s = self.space;
         let (mut acc, mut drop, mut ret) = (s.none(), s.none(), s.none());
         if self.stack.contains(&ci) || self.stack.len() > 64 {
@@ -153,18 +169,35 @@ impl Ctx<'_> {
         self.stack.push(ci);
         let chain: &Chain = &self.rs.chains[ci];
         let mut live = reach;
-        for (ri, rule) in chain.rules.iter().enumerate() {
-            let m = rule_match(s, rule, chain.families, self.mode)?;
+        for (ri, rule) in chain.rules.iter().enumerate().skip(start) {
+            let m = match self.matches.get(&(ci, ri)) {
+                Some(m) => m.clone(),
+                None => {
+                    let m = rule_match(s, rule, chain.families, self.mode)?;
+                    self.matches.insert((ci, ri), m.clone());
+                    m
+                }
+            };
             let hit = s.and(&live, &m)?;
             if s.is_empty(&hit) {
-                if !s.is_empty(&m) && chain.hook.is_some() {
+                if self.record && !s.is_empty(&m) && chain.hook.is_some() {
                     self.shadowed.push((ci, ri));
                 }
                 continue;
             }
+            if self.record
+                && matches!(
+                    rule.verdict,
+                    Verdict::Accept | Verdict::Drop | Verdict::Reject
+                )
+            {
+                self.decided.push((ci, ri, hit.clone()));
+            }
             match &rule.verdict {
                 Verdict::Accept => {
-                    self.accepts_by_rule.push(((ci, ri), hit.clone()));
+                    if self.record {
+                        self.accepts_by_rule.push(((ci, ri), hit.clone()));
+                    }
                     acc = s.or(&acc, &hit)?;
                     live = s.diff(&live, &m)?;
                 }
@@ -251,6 +284,9 @@ pub fn eval_hook(
         mode,
         accepts_by_rule: vec![],
         shadowed: vec![],
+        decided: vec![],
+        record: true,
+        matches: std::collections::HashMap::new(),
         stack: vec![],
         notes: vec![],
     };
@@ -273,6 +309,37 @@ pub fn eval_hook(
         }
         live = space.or(&a, &unseen)?;
     }
+    // Redundancy: would the rest of the chain decide the same for the packets a rule decides?
+    let mut redundant = Vec::new();
+    let total: usize = rs.chains.iter().map(|c| c.rules.len()).sum();
+    let unreadable = rs
+        .chains
+        .iter()
+        .any(|c| c.rules.iter().any(|r| !r.unsupported.is_empty()));
+    if unreadable {
+        ctx.notes.push(("ruleset".into(), "redundancy not computed: some rules are not fully analysed, so no rule can be proven removable".into()));
+    } else if total <= REDUNDANCY_LIMIT {
+        ctx.record = false;
+        let decided = std::mem::take(&mut ctx.decided);
+        for (ci, ri, hit) in decided {
+            let (a, d, r) = ctx.chain_from(ci, ri + 1, hit.clone())?;
+            let same = match rs.chains[ci].rules[ri].verdict {
+                Verdict::Accept => space.subset(&hit, &a)?,
+                // In a regular chain, what returns is decided by the caller: not provably the same.
+                _ => {
+                    space.subset(&hit, &d)? && (rs.chains[ci].hook.is_some() || space.is_empty(&r))
+                }
+            };
+            if same && !redundant.contains(&(ci, ri)) {
+                redundant.push((ci, ri));
+            }
+        }
+    } else {
+        ctx.notes.push((
+            "ruleset".into(),
+            format!("{total} rules: redundancy not computed (limit {REDUNDANCY_LIMIT})"),
+        ));
+    }
     let notes = ctx.notes;
     Ok((
         HookResult {
@@ -280,6 +347,7 @@ pub fn eval_hook(
             accepts_by_rule: ctx.accepts_by_rule,
             accepts_by_policy,
             shadowed: ctx.shadowed,
+            redundant,
         },
         notes,
     ))

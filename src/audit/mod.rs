@@ -6,7 +6,8 @@
 //! firewall; input and output for a host firewall), and compared with the plan for NEW packets:
 //! *missing* = required but not accepted (per opening, with a witness packet), *excess* =
 //! accepted but required by nothing (per accepting rule or chain policy, with a witness and a
-//! readable summary), *shadowed* = rules no packet ever reaches. Rules with parts the model
+//! readable summary), *shadowed* = rules no packet ever reaches, *redundant* = rules whose removal
+//! changes nothing. Rules with parts the model
 //! cannot express are evaluated both as matching and as not matching; a finding that holds
 //! either way is *certain*, one that depends on them is *possible*. On a host firewall,
 //! loopback traffic and IPv6 neighbour discovery are infrastructure, not excess.
@@ -117,6 +118,8 @@ pub struct AuditReport {
     pub excess: Vec<Excess>,
     /// Rules no packet reaches.
     pub shadowed: Vec<RuleRef>,
+    /// Rules whose removal changes nothing (the rest of the chain decides the same).
+    pub redundant: Vec<RuleRef>,
     /// What was not analysed, by location.
     pub not_analysed: Vec<(String, String)>,
 }
@@ -192,6 +195,7 @@ pub fn audit(rs: &Ruleset, plan: &PointPlan, host: bool) -> Result<AuditReport, 
         missing: vec![],
         excess: vec![],
         shadowed: vec![],
+        redundant: vec![],
         not_analysed: rs.not_analysed.clone(),
     };
     let uncertain = rs
@@ -327,20 +331,24 @@ pub fn audit(rs: &Ruleset, plan: &PointPlan, host: bool) -> Result<AuditReport, 
                 certain,
             });
         }
-        for (ci, ri) in most.shadowed {
-            let c = &rs.chains[ci];
-            let r = &c.rules[ri];
-            let rr = RuleRef {
-                chain: c.name.clone(),
-                origin: r.origin.clone(),
-                text: r.text.clone(),
-            };
-            if !report
-                .shadowed
-                .iter()
-                .any(|x| x.origin == rr.origin && x.chain == rr.chain)
-            {
-                report.shadowed.push(rr);
+        for (list, found) in [
+            (&mut report.shadowed, most.shadowed),
+            (&mut report.redundant, most.redundant),
+        ] {
+            for (ci, ri) in found {
+                let c = &rs.chains[ci];
+                let r = &c.rules[ri];
+                let rr = RuleRef {
+                    chain: c.name.clone(),
+                    origin: r.origin.clone(),
+                    text: r.text.clone(),
+                };
+                if !list
+                    .iter()
+                    .any(|x| x.origin == rr.origin && x.chain == rr.chain)
+                {
+                    list.push(rr);
+                }
             }
         }
     }

@@ -120,6 +120,20 @@ pub fn render(r: &AuditReport, format: Format, lang: Lang) -> String {
             let _ = writeln!(out, "{li}{} ({}): {}", s.origin, s.chain, s.text);
         }
     }
+    if !r.redundant.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{h}{} ({})",
+            lang.pick(
+                "Redundant: removing them changes nothing",
+                "冗長: 削除しても結果が変わらないルール"
+            ),
+            r.redundant.len()
+        );
+        for s in &r.redundant {
+            let _ = writeln!(out, "{li}{} ({}): {}", s.origin, s.chain, s.text);
+        }
+    }
     if !r.not_analysed.is_empty() {
         let _ = writeln!(
             out,
