@@ -243,3 +243,152 @@ COMMIT\n"
     differential(&lab, "hand-written iptables", Kind::IptablesSave);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The "done when" of the audit, on the kernel's own JSON: every rendered nft ruleset audits
+/// clean; deleting any one rule (by handle) yields exactly the opening it served; adding
+/// `tcp dport 135 accept` yields exactly that excess.
+#[test]
+fn rendered_nft_rulesets_audit_clean_and_each_rule_counts() {
+    if !require_root_and(
+        &["ip", "nft"],
+        "rendered_nft_rulesets_audit_clean_and_each_rule_counts",
+    ) {
+        return;
+    }
+    let ns = format!("ppn{}", std::process::id() % 100_000);
+    let sh = |args: &[&str]| {
+        let out = std::process::Command::new("ip")
+            .args(["netns", "exec", &ns])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let _ = std::process::Command::new("ip")
+        .args(["netns", "del", &ns])
+        .output();
+    assert!(
+        std::process::Command::new("ip")
+            .args(["netns", "add", &ns])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let dir = std::env::temp_dir().join(format!("portplan-nftaudit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let audit = |site: &str, point: &str, json: &str| -> serde_json::Value {
+        let f = dir.join("rs.json");
+        std::fs::write(&f, json).unwrap();
+        let out = common::portplan()
+            .args([
+                "audit",
+                site,
+                "--for",
+                point,
+                "--ruleset",
+                f.to_str().unwrap(),
+                "--format",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    for (site, point) in [
+        ("examples/hq.yaml", "fw-core"),
+        ("examples/hq.yaml", "fw-edge"),
+        ("examples/hq.yaml", "dl-agents"),
+        ("examples/minimal.yaml", "fw"),
+        ("tests/fixtures/dualstack.yaml", "fw-dc"),
+        ("tests/fixtures/dualstack.yaml", "dc-console"),
+    ] {
+        let nft = stdout(&["render", site, "--for", point, "--target", "nftables"]);
+        sh(&["nft", "flush", "ruleset"]);
+        let f = dir.join("r.nft");
+        std::fs::write(&f, &nft).unwrap();
+        sh(&["nft", "-f", f.to_str().unwrap()]);
+        let dump = sh(&["nft", "-j", "list", "ruleset"]);
+        let r = audit(site, point, &dump);
+        assert_eq!(r["ok"], true, "{site} {point}: {r:#}");
+        // Each rule, by handle.
+        let v: serde_json::Value = serde_json::from_str(&dump).unwrap();
+        let rules: Vec<(String, String, String, i64, String)> = v["nftables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|x| x.get("rule"))
+            .filter(|r| {
+                r["comment"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("portplan r"))
+            })
+            .map(|r| {
+                (
+                    r["family"].as_str().unwrap().to_string(),
+                    r["table"].as_str().unwrap().to_string(),
+                    r["chain"].as_str().unwrap().to_string(),
+                    r["handle"].as_i64().unwrap(),
+                    r["comment"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert!(!rules.is_empty());
+        for (fam, table, chain, handle, comment) in &rules {
+            sh(&["nft", "flush", "ruleset"]);
+            sh(&["nft", "-f", f.to_str().unwrap()]);
+            let d = sh(&["nft", "-j", "list", "ruleset"]);
+            // Handles are stable for the same file loaded into an empty ruleset.
+            sh(&[
+                "nft",
+                "delete",
+                "rule",
+                fam,
+                table,
+                chain,
+                "handle",
+                &handle.to_string(),
+            ]);
+            let d2 = sh(&["nft", "-j", "list", "ruleset"]);
+            assert_ne!(d, d2);
+            let r = audit(site, point, &d2);
+            let missing = r["missing"].as_array().unwrap();
+            assert_eq!(missing.len(), 1, "{site} {point} without {comment}: {r:#}");
+            assert!(
+                r["excess"].as_array().unwrap().is_empty(),
+                "{site} {point} without {comment}: {r:#}"
+            );
+            for req in missing[0]["requirements"].as_array().unwrap() {
+                assert!(
+                    comment.contains(req.as_str().unwrap()),
+                    "{comment} vs {req}"
+                );
+            }
+        }
+        // One extra accept.
+        sh(&["nft", "flush", "ruleset"]);
+        sh(&["nft", "-f", f.to_str().unwrap()]);
+        let (fam, table, chain, _, _) = &rules[0];
+        sh(&[
+            "nft", "add", "rule", fam, table, chain, "tcp", "dport", "135", "accept",
+        ]);
+        let r = audit(site, point, &sh(&["nft", "-j", "list", "ruleset"]));
+        assert!(r["missing"].as_array().unwrap().is_empty(), "{r:#}");
+        let ex = r["excess"].as_array().unwrap();
+        assert_eq!(ex.len(), 1, "{site} {point}: {r:#}");
+        assert_eq!(ex[0]["dports"], serde_json::json!(["135"]));
+    }
+    let _ = std::process::Command::new("ip")
+        .args(["netns", "del", &ns])
+        .output();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
