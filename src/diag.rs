@@ -278,6 +278,19 @@ fn yaml_location(file: &SourceFile, error: &serde_saphyr::Error) -> String {
     }
 }
 
+/// Parser options for every YAML input: no snippets (miette draws them) and a budget large
+/// enough for real sites (hundreds of thousands of hosts) yet bounded against hostile input.
+pub fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        with_snippet: false,
+        budget: serde_saphyr::budget! {
+            max_events: 50_000_000,
+            max_nodes: 20_000_000,
+            max_total_scalar_bytes: 1 << 30,
+        },
+    }
+}
+
 /// Byte span of a YAML node from its location, if known.
 pub fn span_of(file: &SourceFile, loc: &serde_saphyr::Location) -> Option<Range<usize>> {
     if loc.line() == 0 {

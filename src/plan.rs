@@ -375,43 +375,119 @@ pub fn minimise(v: Vec<Opening>) -> Vec<Opening> {
             break;
         }
     }
-    // Fold covered openings into one that covers them.
-    let mut keep: Vec<Opening> = Vec::with_capacity(v.len());
-    let mut folded: Vec<(usize, Opening)> = Vec::new();
-    'outer: for (i, o) in v.iter().enumerate() {
-        for (j, b) in v.iter().enumerate() {
-            let covers = i != j
-                && b.direction == o.direction
-                && b.protocol == o.protocol
-                && b.ports.is_superset(&o.ports)
-                && b.from.is_superset(&o.from)
-                && b.to.is_superset(&o.to);
-            // Of two equal openings keep the first.
-            let equal = covers && o.ports == b.ports && o.from == b.from && o.to == b.to;
-            if covers && (!equal || j < i) {
-                folded.push((j, o.clone()));
-                continue 'outer;
+    fold_covered(v)
+}
+
+/// Cheap necessary conditions for one opening to cover another: per dimension the lowest and
+/// highest value and the size, per protocol/direction group. Only pairs that pass them are
+/// compared exactly, so the fold stays near-linear on real plans.
+#[derive(Clone, Copy)]
+struct Bounds {
+    ports: (u16, u16, u32),
+    from4: Option<(u32, u32, u64)>,
+    from6: Option<(u128, u128, u128)>,
+    to4: Option<(u32, u32, u64)>,
+    to6: Option<(u128, u128, u128)>,
+    names: (usize, usize),
+}
+
+fn bounds(o: &Opening) -> Bounds {
+    let ports = (
+        o.ports.ranges().next().map_or(0, |r| *r.start()),
+        o.ports.ranges().last().map_or(0, |r| *r.end()),
+        o.ports.len(),
+    );
+    let b4 = |s: &AddrSet| Some((s.v4.first()?, s.v4.last()?, s.v4.len()));
+    let b6 = |s: &AddrSet| {
+        // All of IPv6 has 2^128 addresses: saturate (this is only a necessary condition).
+        let n = match s.v6.len() {
+            range_set_blaze::UIntPlusOne::UInt(n) => n,
+            _ => u128::MAX,
+        };
+        Some((s.v6.first()?, s.v6.last()?, n))
+    };
+    Bounds {
+        ports,
+        from4: b4(&o.from),
+        from6: b6(&o.from),
+        to4: b4(&o.to),
+        to6: b6(&o.to),
+        names: (o.from.fqdns.len(), o.to.fqdns.len()),
+    }
+}
+
+fn within<T: PartialOrd, N: PartialOrd>(
+    outer: Option<(T, T, N)>,
+    inner: Option<(T, T, N)>,
+) -> bool {
+    match (outer, inner) {
+        (_, None) => true,
+        (None, Some(_)) => false,
+        (Some((ol, oh, on)), Some((il, ih, inn))) => ol <= il && oh >= ih && on >= inn,
+    }
+}
+
+fn may_cover(b: &Bounds, a: &Bounds) -> bool {
+    b.ports.0 <= a.ports.0
+        && b.ports.1 >= a.ports.1
+        && b.ports.2 >= a.ports.2
+        && b.names.0 >= a.names.0
+        && b.names.1 >= a.names.1
+        && within(b.from4, a.from4)
+        && within(b.from6, a.from6)
+        && within(b.to4, a.to4)
+        && within(b.to6, a.to6)
+}
+
+fn covers(b: &Opening, a: &Opening) -> bool {
+    b.direction == a.direction
+        && b.protocol == a.protocol
+        && b.ports.is_superset(&a.ports)
+        && b.from.is_superset(&a.from)
+        && b.to.is_superset(&a.to)
+}
+
+/// Fold every opening covered by another into it (of two equal ones the first stays), keeping
+/// the folded provenance on a kept opening that covers it.
+fn fold_covered(v: Vec<Opening>) -> Vec<Opening> {
+    let b: Vec<Bounds> = v.iter().map(bounds).collect();
+    // Candidates per (direction, protocol), sorted by lowest port: a coverer starts no later.
+    let mut groups: HashMap<(Direction, Protocol), Vec<usize>> = HashMap::new();
+    for (i, o) in v.iter().enumerate() {
+        groups.entry((o.direction, o.protocol)).or_default().push(i);
+    }
+    for g in groups.values_mut() {
+        g.sort_by_key(|i| b[*i].ports.0);
+    }
+    let mut folded = vec![false; v.len()];
+    for (i, o) in v.iter().enumerate() {
+        let g = &groups[&(o.direction, o.protocol)];
+        let upto = g.partition_point(|j| b[*j].ports.0 <= b[i].ports.0);
+        for &j in &g[..upto] {
+            if i == j || !may_cover(&b[j], &b[i]) || !covers(&v[j], o) {
+                continue;
+            }
+            let equal = o.ports == v[j].ports && o.from == v[j].from && o.to == v[j].to;
+            if !equal || j < i {
+                folded[i] = true;
+                break;
             }
         }
-        keep.push(o.clone());
     }
-    if folded.is_empty() {
-        return keep;
+    if !folded.iter().any(|f| *f) {
+        return v;
     }
-    // Attach provenance of folded openings to the (kept) opening that covers them.
-    let mut out = keep;
-    for (_, f) in folded {
-        if let Some(target) = out.iter_mut().find(|b| {
-            b.direction == f.direction
-                && b.protocol == f.protocol
-                && b.ports.is_superset(&f.ports)
-                && b.from.is_superset(&f.from)
-                && b.to.is_superset(&f.to)
-        }) {
+    let mut keep: Vec<Opening> = Vec::with_capacity(v.len());
+    let mut gone: Vec<Opening> = Vec::new();
+    for (o, f) in v.into_iter().zip(&folded) {
+        if *f { gone.push(o) } else { keep.push(o) }
+    }
+    for f in gone {
+        if let Some(target) = keep.iter_mut().find(|k| covers(k, &f)) {
             target.absorb(f);
         }
     }
-    out
+    keep
 }
 
 #[cfg(test)]
@@ -477,5 +553,54 @@ mod tests {
             op("10.0.0.2/32", "10.1.0.1/32", "9132", "b"),
         ];
         assert_eq!(minimise(v).len(), 2);
+    }
+
+    use proptest::prelude::*;
+
+    fn small(from: u8, fw: u8, to: u8, tw: u8, plo: u16, pw: u16, udp: bool) -> Opening {
+        let set = |a: u8, w: u8| {
+            let mut s = AddrSet::new();
+            s.v4.ranges_insert(u32::from(a)..=u32::from(a) + u32::from(w));
+            s
+        };
+        let mut o = op("10.0.0.1/32", "10.0.0.2/32", "1", "r");
+        o.from = set(from, fw);
+        o.to = set(to, tw);
+        o.ports = PortSet::range(plo, plo + pw);
+        o.protocol = if udp { Protocol::Udp } else { Protocol::Tcp };
+        o.provenance[0].requirement = format!("r{from}-{to}-{plo}");
+        o
+    }
+
+    proptest! {
+        #[test]
+        fn minimise_keeps_exactly_the_same_packets(
+            ops in proptest::collection::vec((0u8..12, 0u8..4, 0u8..12, 0u8..4, 1u16..12, 0u16..4, any::<bool>()), 1..24),
+        ) {
+            let before: Vec<Opening> = ops.iter().map(|&(a, b, c, d, e, f, g)| small(a, b, c, d, e, f, g)).collect();
+            let after = minimise(before.clone());
+            prop_assert!(after.len() <= before.len());
+            for src in 0u32..17 {
+                for dst in 0u32..17 {
+                    for port in 1u16..17 {
+                        for proto in [Protocol::Tcp, Protocol::Udp] {
+                            let (s, d) = (std::net::IpAddr::V4(src.into()), std::net::IpAddr::V4(dst.into()));
+                            let a = before.iter().any(|o| o.permits(s, d, proto, port));
+                            let b = after.iter().any(|o| o.permits(s, d, proto, port));
+                            prop_assert_eq!(a, b, "{} -> {} {}/{}", s, d, proto, port);
+                        }
+                    }
+                }
+            }
+            // Nothing left is covered by something else, and every requirement is still named.
+            for (i, x) in after.iter().enumerate() {
+                for (j, y) in after.iter().enumerate() {
+                    prop_assert!(i == j || !covers(y, x));
+                }
+            }
+            let names_before: std::collections::BTreeSet<String> = before.iter().flat_map(|o| o.requirements()).collect();
+            let names_after: std::collections::BTreeSet<String> = after.iter().flat_map(|o| o.requirements()).collect();
+            prop_assert_eq!(names_before, names_after);
+        }
     }
 }

@@ -397,7 +397,7 @@ pub fn load_path(path: &Path) -> Result<Catalog> {
 
 /// Parse and check a catalog.
 pub fn load(file: SourceFile) -> Result<Catalog> {
-    let opts = serde_saphyr::options! { with_snippet: false };
+    let opts = crate::diag::yaml_options();
     let raw: RawCatalog =
         serde_saphyr::from_str_with_options(&file.text, opts).map_err(|e| Error::Yaml {
             file: file.clone(),

@@ -173,7 +173,7 @@ pub fn load_path(path: &Path, catalogs: &Catalogs) -> Result<Site> {
 
 /// Parse and check a site.
 pub fn load(file: SourceFile, catalogs: &Catalogs) -> Result<Site> {
-    let opts = serde_saphyr::options! { with_snippet: false };
+    let opts = crate::diag::yaml_options();
     let raw: RawSite =
         serde_saphyr::from_str_with_options(&file.text, opts).map_err(|e| Error::Yaml {
             file: file.clone(),
