@@ -239,26 +239,9 @@ impl Space {
 
     /// Packets whose address field is in `net`.
     pub fn prefix(&self, f: Field, net: &IpNet) -> R<Set> {
-        let (off, _) = self.offset(f);
-        let (value, len) = match net {
-            IpNet::V4(n) => (
-                u128::from(n.network().to_ipv6_mapped()),
-                96 + u32::from(n.prefix_len()),
-            ),
-            IpNet::V6(n) => (u128::from(n.network()), u32::from(n.prefix_len())),
-        };
-        let mut acc = self.all_raw()?;
-        for i in 0..len {
-            let bit = (value >> (127 - i)) & 1 == 1;
-            let v = self.var(off + i)?;
-            let lit = if bit { v } else { self.not_raw(&v)? };
-            acc = self.and(&acc, &lit)?;
-        }
-        if self.valid.0.satisfiable() {
-            self.and(&acc, &self.valid)
-        } else {
-            Ok(acc)
-        }
+        let cube = self.shift_to(f, net)?;
+        // While the universe itself is being built, `valid` is still "everything".
+        self.and(&cube, &self.valid)
     }
 
     /// IPv4 packets, or IPv6 packets.

@@ -1,28 +1,10 @@
 //! The command line as a user meets it: outputs, exit codes, error messages.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{portplan, stdout};
+
 use serde_json::Value;
-
-fn portplan() -> Command {
-    let mut c = Command::cargo_bin("portplan").unwrap();
-    c.env_remove("LANG")
-        .env_remove("LC_ALL")
-        .env_remove("LC_MESSAGES")
-        .env_remove("PORTPLAN_LANG");
-    c.env("NO_COLOR", "1");
-    c
-}
-
-fn stdout(args: &[&str]) -> String {
-    let out = portplan()
-        .args(args)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    String::from_utf8(out).unwrap()
-}
 
 fn json(args: &[&str]) -> Value {
     serde_json::from_str(&stdout(args)).unwrap()

@@ -1,17 +1,10 @@
 //! `explain` and `diff` on the examples, as an admin would ask.
 
-use assert_cmd::Command;
-use serde_json::Value;
+mod common;
 
-fn portplan() -> Command {
-    let mut c = Command::cargo_bin("portplan").unwrap();
-    c.env_remove("LANG")
-        .env_remove("LC_ALL")
-        .env_remove("LC_MESSAGES")
-        .env_remove("PORTPLAN_LANG");
-    c.env("NO_COLOR", "1");
-    c
-}
+use common::portplan;
+
+use serde_json::Value;
 
 fn run(args: &[&str]) -> String {
     String::from_utf8(
