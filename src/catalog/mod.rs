@@ -11,7 +11,7 @@
 
 pub mod raw;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 use std::path::Path;
@@ -86,6 +86,8 @@ pub struct Catalog {
     pub requirements: Vec<Requirement>,
     /// Where the catalog came from (`builtin:tmws.yaml` or a path).
     pub origin: String,
+    /// Role id → index in `roles`.
+    role_index: HashMap<String, usize>,
 }
 
 /// A cited vendor document.
@@ -284,7 +286,7 @@ impl Catalog {
 
     /// The role `id`.
     pub fn role(&self, id: &str) -> Option<&Role> {
-        self.roles.iter().find(|r| r.id == id)
+        self.role_index.get(id).map(|i| &self.roles[*i])
     }
 
     /// The requirement `id`.
@@ -562,15 +564,22 @@ impl Checker<'_> {
             })
             .collect();
 
+        let known: HashSet<&str> = roles.iter().map(|r| r.id.as_str()).collect();
         let mut seen = HashSet::new();
         let mut requirements = Vec::new();
         for r in raw.requirements {
             self.check_id(tr!("requirement", "要件"), &r.id, &mut seen);
-            let req = self.requirement(r, &options, &roles, &sources);
+            let req = self.requirement(r, &options, &roles, &known, &sources);
             requirements.push(req);
         }
 
+        let role_index = roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.clone(), i))
+            .collect();
         Catalog {
+            role_index,
             id: raw.id.value,
             name: raw.name,
             vendor: raw.vendor,
@@ -677,7 +686,12 @@ impl Checker<'_> {
         })
     }
 
-    fn roles_of(&mut self, list: &Spanned<NameList>, roles: &[Role]) -> Vec<String> {
+    fn roles_of(
+        &mut self,
+        list: &Spanned<NameList>,
+        roles: &[Role],
+        known: &HashSet<&str>,
+    ) -> Vec<String> {
         let outer = self.span(list);
         if list.value.0.is_empty() {
             self.problem(
@@ -689,7 +703,7 @@ impl Checker<'_> {
         let mut out = Vec::new();
         for name in &list.value.0 {
             let n = &name.value;
-            if roles.iter().any(|r| &r.id == n) {
+            if known.contains(n.as_str()) {
                 if !out.contains(n) {
                     out.push(n.clone());
                 }
@@ -721,10 +735,11 @@ impl Checker<'_> {
         r: raw::RawRequirement,
         options: &[OptionDef],
         roles: &[Role],
+        known: &HashSet<&str>,
         sources: &[SourceDoc],
     ) -> Requirement {
-        let from = self.roles_of(&r.from, roles);
-        let to = self.roles_of(&r.to, roles);
+        let from = self.roles_of(&r.from, roles, known);
+        let to = self.roles_of(&r.to, roles, known);
         let protocol = self.protocol(&r.protocol, options);
         if r.ports.is_empty() {
             let id = &r.id.value;
