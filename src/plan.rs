@@ -239,9 +239,10 @@ pub fn plan(site: &Site, catalogs: &Catalogs) -> Plan {
         .points
         .iter()
         .map(|pt| {
+            let mut cut = Cut::new(site, &pt.kind);
             let mut raw = Vec::new();
             for f in &site_flows {
-                raw.extend(openings_at(site, &pt.kind, f));
+                raw.extend(openings_at(&mut cut, f));
             }
             PointPlan {
                 id: pt.id.clone(),
@@ -282,7 +283,40 @@ fn family_pairs(from: &AddrSet, to: &AddrSet) -> Vec<(AddrSet, AddrSet)> {
     out
 }
 
-fn openings_at(site: &Site, kind: &PointKind, f: &SiteFlow) -> Vec<Opening> {
+/// One enforcement point's sides (or members), with the parts of each role's addresses on
+/// each side computed once: many flows share a role, and its address set may be large.
+struct Cut<'k> {
+    kind: &'k PointKind,
+    sides: Vec<AddrSet>,
+    memo: HashMap<(String, String, usize), AddrSet>,
+}
+
+impl<'k> Cut<'k> {
+    fn new(site: &Site, kind: &'k PointKind) -> Cut<'k> {
+        let sides = match kind {
+            PointKind::Network { sides } => sides.iter().map(|s| site.zones_set(s)).collect(),
+            PointKind::Host { members, .. } => vec![members.clone()],
+        };
+        Cut {
+            kind,
+            sides,
+            memo: HashMap::new(),
+        }
+    }
+
+    /// `set` (the addresses of `product.role`) ∩ side `i`.
+    fn part(&mut self, product: &str, role: &str, set: &AddrSet, i: usize) -> AddrSet {
+        let key = (product.to_string(), role.to_string(), i);
+        if let Some(p) = self.memo.get(&key) {
+            return p.clone();
+        }
+        let p = set.intersection(&self.sides[i]);
+        self.memo.insert(key, p.clone());
+        p
+    }
+}
+
+fn openings_at(cut: &mut Cut<'_>, f: &SiteFlow) -> Vec<Opening> {
     let make = |direction, from: AddrSet, to: AddrSet| Opening {
         direction,
         from,
@@ -299,26 +333,29 @@ fn openings_at(site: &Site, kind: &PointKind, f: &SiteFlow) -> Vec<Opening> {
         }],
     };
     let mut out = Vec::new();
-    match kind {
-        PointKind::Network { sides } => {
-            let side_sets: Vec<AddrSet> = sides.iter().map(|s| site.zones_set(s)).collect();
-            for (i, a) in side_sets.iter().enumerate() {
-                for (j, b) in side_sets.iter().enumerate() {
-                    if i == j {
-                        continue;
-                    }
-                    let (src, dst) = (f.from.intersection(a), f.to.intersection(b));
+    match cut.kind {
+        PointKind::Network { .. } => {
+            let n = cut.sides.len();
+            for i in 0..n {
+                let src = cut.part(&f.product, &f.from_role, &f.from, i);
+                if src.is_empty() {
+                    continue;
+                }
+                for j in (0..n).filter(|j| *j != i) {
+                    let dst = cut.part(&f.product, &f.to_role, &f.to, j);
                     for (s, d) in family_pairs(&src, &dst) {
                         out.push(make(Direction::Forward, s, d));
                     }
                 }
             }
         }
-        PointKind::Host { members, .. } => {
-            for (s, d) in family_pairs(&f.from, &f.to.intersection(members)) {
+        PointKind::Host { .. } => {
+            let to_members = cut.part(&f.product, &f.to_role, &f.to, 0);
+            for (s, d) in family_pairs(&f.from, &to_members) {
                 out.push(make(Direction::In, s, d));
             }
-            for (s, d) in family_pairs(&f.from.intersection(members), &f.to) {
+            let from_members = cut.part(&f.product, &f.from_role, &f.from, 0);
+            for (s, d) in family_pairs(&from_members, &f.to) {
                 out.push(make(Direction::Out, s, d));
             }
         }

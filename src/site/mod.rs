@@ -207,6 +207,64 @@ struct Checker<'f> {
     warnings: Vec<Text>,
 }
 
+/// Every claimed range of every zone, sorted, for O(log n) "which zones does this net touch".
+struct ZoneIndex {
+    ranges: Vec<(bool, u128, u128, usize)>,
+}
+
+impl ZoneIndex {
+    fn new(zones: &[Zone]) -> ZoneIndex {
+        let mut ranges = Vec::new();
+        for (i, z) in zones.iter().enumerate().filter(|(_, z)| z.id != INTERNET) {
+            ranges.extend(
+                z.set
+                    .v4
+                    .ranges()
+                    .map(|r| (false, u128::from(*r.start()), u128::from(*r.end()), i)),
+            );
+            ranges.extend(z.set.v6.ranges().map(|r| (true, *r.start(), *r.end(), i)));
+        }
+        ranges.sort_unstable();
+        ZoneIndex { ranges }
+    }
+
+    /// The zones `net` touches (indices; `None` for the internet, i.e. an unclaimed part).
+    fn homes(&self, net: &IpNet) -> Vec<Option<usize>> {
+        let (v6, lo, hi) = match net {
+            IpNet::V4(n) => (
+                false,
+                u128::from(u32::from(n.network())),
+                u128::from(u32::from(n.broadcast())),
+            ),
+            IpNet::V6(n) => (true, u128::from(n.network()), u128::from(n.broadcast())),
+        };
+        let start = self.ranges.partition_point(|r| (r.0, r.2) < (v6, lo));
+        let mut out: Vec<Option<usize>> = Vec::new();
+        let mut next = lo; // first address of [lo, hi] not yet accounted for
+        let mut gap = false;
+        for &(f, a, b, z) in &self.ranges[start..] {
+            if f != v6 || a > hi {
+                break;
+            }
+            if a > next {
+                gap = true;
+            }
+            if !out.contains(&Some(z)) {
+                out.push(Some(z));
+            }
+            if b >= hi {
+                next = hi;
+                break;
+            }
+            next = b + 1;
+        }
+        if gap || out.is_empty() || next < hi {
+            out.push(None);
+        }
+        out
+    }
+}
+
 fn looks_like_fqdn(s: &str) -> bool {
     s.contains('.')
         && s.len() <= 253
@@ -311,6 +369,8 @@ impl Checker<'_> {
             set: AddrSet::everything().difference(&claimed),
         });
 
+        let index = ZoneIndex::new(&zones);
+
         // Products.
         let mut products: Vec<SiteProduct> = Vec::new();
         let mut fqdn_zones: Vec<(String, String)> = Vec::new();
@@ -372,7 +432,15 @@ impl Checker<'_> {
                     not_deployed.insert(role.clone());
                     continue;
                 }
-                let set = self.endpoints(cat, r.zone, role, endpoints, &zones, &mut fqdn_zones);
+                let set = self.endpoints(
+                    cat,
+                    r.zone,
+                    role,
+                    endpoints,
+                    &zones,
+                    &index,
+                    &mut fqdn_zones,
+                );
                 roles.insert(role.clone(), set);
             }
             // Catalog defaults for unmapped roles (`pool.ntp.org`); they are on the internet.
@@ -585,6 +653,7 @@ impl Checker<'_> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn endpoints(
         &mut self,
         cat: &Catalog,
@@ -592,6 +661,7 @@ impl Checker<'_> {
         role: &str,
         list: &Spanned<EndpointList>,
         zones: &[Zone],
+        index: &ZoneIndex,
         fqdn_zones: &mut Vec<(String, String)>,
     ) -> AddrSet {
         let outer = self.span(list);
@@ -637,10 +707,12 @@ impl Checker<'_> {
                             }
                         }
                     } else if let Some(net) = parse_net(t) {
-                        let one = AddrSet::net(net);
-                        let homes: Vec<&Zone> = zones
-                            .iter()
-                            .filter(|z| !z.set.intersection(&one).is_empty())
+                        let inet = zones.iter().position(|z| z.id == INTERNET);
+                        let homes: Vec<&Zone> = index
+                            .homes(&net)
+                            .into_iter()
+                            .filter_map(|h| h.or(inet))
+                            .map(|i| &zones[i])
                             .collect();
                         if homes.len() > 1 {
                             let names: Vec<&str> = homes.iter().map(|z| z.id.as_str()).collect();
