@@ -324,26 +324,47 @@ impl Space {
         a.0.exists(&others.0).map(Set).map_err(|_| Exhausted)
     }
 
-    /// The values of a port or protocol field in `a`, as ranges.
+    /// The values of a port or protocol field in `a`, as ranges: a walk over bit prefixes that
+    /// stops wherever the projected set is empty or full under the prefix (BDD equality is
+    /// canonical), so it costs in proportion to the number of ranges, not to 65,536 values.
     pub fn port_ranges(&self, a: &Set, f: Field) -> R<Vec<(u16, u16)>> {
         let p = self.project(a, f)?;
         let (off, width) = self.offset(f);
-        let top: u16 = if width >= 16 {
-            u16::MAX
-        } else {
-            (1u16 << width) - 1
-        };
         let mut out: Vec<(u16, u16)> = Vec::new();
-        for port in 0..=top {
-            let args = (0..width).map(|i| (off + i, (port >> (width - 1 - i)) & 1 == 1));
-            if p.0.eval(args) {
-                match out.last_mut() {
-                    Some((_, hi)) if *hi + 1 == port => *hi = port,
-                    _ => out.push((port, port)),
-                }
-            }
-        }
+        self.walk(&p, off, width, 0, 0, &self.all_raw()?, &mut out)?;
         Ok(out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn walk(
+        &self,
+        p: &Set,
+        off: u32,
+        width: u32,
+        depth: u32,
+        prefix: u32,
+        cube: &Set,
+        out: &mut Vec<(u16, u16)>,
+    ) -> R<()> {
+        let sub = self.and(p, cube)?;
+        if self.is_empty(&sub) {
+            return Ok(());
+        }
+        let rest = width - depth;
+        if sub == *cube || rest == 0 {
+            let lo = (prefix << rest) as u16;
+            let hi = (((prefix + 1) << rest) - 1) as u16;
+            match out.last_mut() {
+                Some((_, h)) if u32::from(*h) + 1 == u32::from(lo) => *h = hi,
+                _ => out.push((lo, hi)),
+            }
+            return Ok(());
+        }
+        let v = self.var(off + depth)?;
+        let zero = self.and(cube, &self.not_raw(&v)?)?;
+        self.walk(p, off, width, depth + 1, prefix << 1, &zero, out)?;
+        let one = self.and(cube, &v)?;
+        self.walk(p, off, width, depth + 1, (prefix << 1) | 1, &one, out)
     }
 
     /// Up to `max` prefixes covering the addresses of field `f` in `a` (exact when all are
@@ -403,15 +424,17 @@ impl Space {
             ),
             IpNet::V6(n) => (u128::from(n.network()), u32::from(n.prefix_len())),
         };
+        // Bottom-up: each new literal sits above the cube built so far, so every step adds
+        // one node (top-down would rebuild the whole chain each time: quadratic).
         let mut acc = self.all_raw()?;
-        for i in 0..len {
+        for i in (0..len).rev() {
             let v = self.var(off + i)?;
             let lit = if (value >> (127 - i)) & 1 == 1 {
                 v
             } else {
                 self.not_raw(&v)?
             };
-            acc = self.and(&acc, &lit)?;
+            acc = self.and(&lit, &acc)?;
         }
         Ok(acc)
     }

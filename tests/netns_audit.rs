@@ -45,7 +45,7 @@ fn differential(lab: &Lab, what: &str, kind: Kind) {
         .unwrap_or_else(|e| panic!("{what}: cannot read the kernel's dump: {}", e.en));
     let space = Space::new(rs.interfaces()).unwrap();
     let universe = space.family(false).unwrap();
-    let (res, _) = eval_hook(&space, &rs, &Hook::Forward, &universe, Mode::Most).unwrap();
+    let (res, _) = eval_hook(&space, &rs, &Hook::Forward, &universe, Mode::Most, None).unwrap();
     let all = samples();
     let clients: BTreeSet<IpAddr> = CLIENTS.iter().map(|c| c.parse().unwrap()).collect();
     let mut wrong = Vec::new();

@@ -41,8 +41,12 @@ struct Ctx<'a> {
     /// (chain, rule, packets it decides) for terminal verdicts, for the redundancy pass.
     decided: Vec<(usize, usize, Set)>,
     record: bool,
-    /// Compiled matches, by (chain, rule).
+    /// Compiled matches, by (chain, rule); only kept when the redundancy pass will use them.
     matches: std::collections::HashMap<(usize, usize), Set>,
+    /// Whether the redundancy pass will run (small, fully readable rulesets).
+    redundancy: bool,
+    /// What to keep of each accepting rule's packets.
+    keep: Option<Set>,
     stack: Vec<usize>,
     notes: Vec<(String, String)>,
 }
@@ -174,7 +178,9 @@ impl Ctx<'_> {
                 Some(m) => m.clone(),
                 None => {
                     let m = rule_match(s, rule, chain.families, self.mode)?;
-                    self.matches.insert((ci, ri), m.clone());
+                    if self.redundancy {
+                        self.matches.insert((ci, ri), m.clone());
+                    }
                     m
                 }
             };
@@ -196,7 +202,13 @@ impl Ctx<'_> {
             match &rule.verdict {
                 Verdict::Accept => {
                     if self.record {
-                        self.accepts_by_rule.push(((ci, ri), hit.clone()));
+                        let kept = match &self.keep {
+                            Some(k) => s.and(&hit, k)?,
+                            None => hit.clone(),
+                        };
+                        if !s.is_empty(&kept) {
+                            self.accepts_by_rule.push(((ci, ri), kept));
+                        }
                     }
                     acc = s.or(&acc, &hit)?;
                     live = s.diff(&live, &m)?;
@@ -262,13 +274,16 @@ impl Ctx<'_> {
     }
 }
 
-/// Evaluate every base chain of `hook` on `universe`.
+/// Evaluate every base chain of `hook` on `universe`. `keep`, when given, limits what is kept
+/// per accepting rule and per policy to the packets of interest (the audit passes "new and
+/// not required"), so memory does not grow with every accepting rule.
 pub fn eval_hook(
     space: &Space,
     rs: &Ruleset,
     hook: &Hook,
     universe: &Set,
     mode: Mode,
+    keep: Option<&Set>,
 ) -> R<(HookResult, Vec<(String, String)>)> {
     let mut bases: Vec<usize> = rs
         .chains
@@ -278,6 +293,11 @@ pub fn eval_hook(
         .map(|(i, _)| i)
         .collect();
     bases.sort_by_key(|i| rs.chains[*i].priority);
+    let total: usize = rs.chains.iter().map(|c| c.rules.len()).sum();
+    let unreadable = rs
+        .chains
+        .iter()
+        .any(|c| c.rules.iter().any(|r| !r.unsupported.is_empty()));
     let mut ctx = Ctx {
         space,
         rs,
@@ -287,6 +307,8 @@ pub fn eval_hook(
         decided: vec![],
         record: true,
         matches: std::collections::HashMap::new(),
+        redundancy: !unreadable && total <= REDUNDANCY_LIMIT,
+        keep: keep.cloned(),
         stack: vec![],
         notes: vec![],
     };
@@ -303,7 +325,10 @@ pub fn eval_hook(
         for (_, set) in ctx.accepts_by_rule.iter().skip(before.len()) {
             by_rules = space.or(&by_rules, set)?;
         }
-        let pol = space.diff(&a, &by_rules)?;
+        let mut pol = space.diff(&a, &by_rules)?;
+        if let Some(k) = keep {
+            pol = space.and(&pol, k)?;
+        }
         if !space.is_empty(&pol) {
             accepts_by_policy.push((ci, pol));
         }
@@ -311,11 +336,6 @@ pub fn eval_hook(
     }
     // Redundancy: would the rest of the chain decide the same for the packets a rule decides?
     let mut redundant = Vec::new();
-    let total: usize = rs.chains.iter().map(|c| c.rules.len()).sum();
-    let unreadable = rs
-        .chains
-        .iter()
-        .any(|c| c.rules.iter().any(|r| !r.unsupported.is_empty()));
     if unreadable {
         ctx.notes.push(("ruleset".into(), "redundancy not computed: some rules are not fully analysed, so no rule can be proven removable".into()));
     } else if total <= REDUNDANCY_LIMIT {

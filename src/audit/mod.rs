@@ -198,10 +198,13 @@ pub fn audit(rs: &Ruleset, plan: &PointPlan, host: bool) -> Result<AuditReport, 
         redundant: vec![],
         not_analysed: rs.not_analysed.clone(),
     };
-    let uncertain = rs
-        .chains
-        .iter()
-        .any(|c| c.rules.iter().any(|r| !r.unsupported.is_empty()));
+    // Only an unreadable rule with a verdict can change a packet's fate: `-m limit -j LOG` and
+    // the like match nothing or everything, and decide nothing either way.
+    let uncertain = rs.chains.iter().any(|c| {
+        c.rules
+            .iter()
+            .any(|r| !r.unsupported.is_empty() && r.verdict != model::Verdict::Continue)
+    });
     for c in &rs.chains {
         for r in c.rules.iter().filter(|r| !r.unsupported.is_empty()) {
             report.not_analysed.push((
@@ -258,12 +261,22 @@ pub fn audit(rs: &Ruleset, plan: &PointPlan, host: bool) -> Result<AuditReport, 
         } else {
             space.none()
         };
-        let (most, notes) = eval_hook(&space, rs, &hook, &universe, Mode::Most)?;
+        // Only the excess part of each accepting rule is kept.
+        let interesting = space.diff(&new, &space.or(&required, &baseline)?)?;
+        let (most, notes) =
+            eval_hook(&space, rs, &hook, &universe, Mode::Most, Some(&interesting))?;
         report.not_analysed.extend(notes);
         let least = if uncertain {
-            eval_hook(&space, rs, &hook, &universe, Mode::Least)?
-                .0
-                .accepted
+            eval_hook(
+                &space,
+                rs,
+                &hook,
+                &universe,
+                Mode::Least,
+                Some(&interesting),
+            )?
+            .0
+            .accepted
         } else {
             most.accepted.clone()
         };
