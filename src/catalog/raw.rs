@@ -274,17 +274,18 @@ impl<'de> Deserialize<'de> for Scalar {
     }
 }
 
-/// One role or a list of roles (schema only; parsed as [`NameList`]).
+/// One name or a list of names: roles, or the zones of a firewall side (schema only; parsed
+/// as [`NameList`]).
 #[derive(Debug, Clone, JsonSchema)]
 #[serde(untagged)]
 pub enum Names {
-    /// One role.
+    /// One name.
     One(String),
-    /// Several roles.
+    /// Several names.
     Many(Vec<String>),
 }
 
-/// Role names with their locations (a single name has none of its own: use the node's).
+/// Names with their locations (a single name has none of its own: use the node's).
 #[derive(Debug, Clone)]
 pub struct NameList(pub Vec<SpStr>);
 
@@ -294,7 +295,7 @@ impl<'de> Deserialize<'de> for NameList {
         impl<'de> Visitor<'de> for V {
             type Value = NameList;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a role id or a list of role ids")
+                f.write_str("a name or a list of names")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<NameList, E> {
                 Ok(NameList(vec![Spanned::new(

@@ -538,18 +538,24 @@ impl Checker<'_> {
             let mut used: HashSet<String> = HashSet::new();
             for side in &fw.between.value {
                 let mut zs = Vec::new();
-                for z in &side.value.0 {
+                for zn in &side.value.0 {
+                    let z = &zn.value;
+                    // A name in a list has its own location; a lone name uses the side's.
+                    let at = self
+                        .span(zn)
+                        .or_else(|| self.span(side))
+                        .or_else(|| self.span(&fw.between));
                     if !zones.iter().any(|x| &x.id == z) {
                         let ids: Vec<&str> = zones.iter().map(|z| z.id.as_str()).collect();
                         let list = ids.join(", ");
                         self.problem(
-                            self.span(side).or_else(|| self.span(&fw.between)),
+                            at,
                             tr!("unknown zone `{z}`", "ゾーン `{z}` はありません"),
                             Some(tr!("zones: {list}", "ゾーン: {list}")),
                         );
                     } else if !used.insert(z.clone()) {
                         self.problem(
-                            self.span(side),
+                            at,
                             tr!(
                                 "zone `{z}` is on two sides of `{id}`",
                                 "ゾーン `{z}` が `{id}` の両側にあります"

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
-use crate::catalog::raw::{Scalar, SpStr};
+use crate::catalog::raw::{NameList, Names, Scalar, SpStr};
 use crate::i18n::Text;
 
 /// A deployment: zones, products with options and role endpoints, enforcement points.
@@ -122,7 +122,7 @@ pub struct RawFirewall {
     /// The sides it separates: zones, or lists of zones that form one side
     /// (`[clients, servers]`, `[[clients, servers], internet]`).
     #[schemars(with = "Vec<Names>")]
-    pub between: Spanned<Vec<Spanned<SideSpec>>>,
+    pub between: Spanned<Vec<Spanned<NameList>>>,
     /// Render target.
     pub target: Target,
 }
@@ -139,43 +139,6 @@ pub struct RawHostFirewall {
     pub hosts: SpStr,
     /// Render target.
     pub target: Target,
-}
-
-/// One zone or a list of zones (schema only).
-#[derive(Debug, JsonSchema)]
-#[serde(untagged)]
-pub enum Names {
-    /// One zone.
-    One(String),
-    /// Several zones forming one side.
-    Many(Vec<String>),
-}
-
-/// A side of a firewall: one or more zones.
-#[derive(Debug, Clone)]
-pub struct SideSpec(pub Vec<String>);
-
-impl<'de> Deserialize<'de> for SideSpec {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = SideSpec;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a zone or a list of zones")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<SideSpec, E> {
-                Ok(SideSpec(vec![v.to_string()]))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<SideSpec, A::Error> {
-                let mut out = Vec::new();
-                while let Some(x) = seq.next_element::<String>()? {
-                    out.push(x);
-                }
-                Ok(SideSpec(out))
-            }
-        }
-        d.deserialize_any(V)
-    }
 }
 
 /// Endpoints of a role (schema only).
