@@ -104,6 +104,64 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Open responders on every port this host must accept, for a while / 必要なポートで待ち受け
+    ///
+    /// Binds only this host's addresses in the site; also opens the must-be-closed sample
+    /// (canaries) so `probe` can tell a firewall letting too much in. Long ranges are sampled.
+    Listen {
+        /// Site file (YAML)
+        site: PathBuf,
+        /// This host: its address(es) in the site, comma-separated, or PRODUCT.ROLE of a one-host role / このホスト
+        #[arg(long = "as", value_name = "HOST")]
+        host: String,
+        /// Stop after this long (e.g. 90s, 10m, 1h; at most 7 days) / 待ち受け時間
+        #[arg(long, default_value = "10m", value_parser = crate::verify::parse_duration)]
+        duration: std::time::Duration,
+        /// Only print what would be opened / 開くポートを表示のみ
+        #[arg(long)]
+        dry_run: bool,
+        /// `json` prints one JSON object when ready and one when done
+        #[arg(long, value_enum, default_value_t)]
+        format: output::verify::VerifyFormat,
+    },
+    /// Test every flow of the plan that starts at this host, and that the rest is closed / 疎通検査
+    ///
+    /// Sends only to addresses and names of the plan, to the plan's ports and a bounded
+    /// must-be-closed sample; concurrency, rate and time are bounded. Exit 1 when a required
+    /// flow does not pass or a must-be-closed port answers.
+    Probe {
+        /// Site file (YAML)
+        site: PathBuf,
+        /// This host: its address(es) in the site, comma-separated, or PRODUCT.ROLE of a one-host role / このホスト
+        #[arg(long = "from", value_name = "HOST")]
+        host: String,
+        /// Only flows to this role (PRODUCT.ROLE or ROLE) or address; an address picks a host of a network role / 宛先の絞り込み
+        #[arg(long, value_name = "ROLE|ADDRESS")]
+        to: Option<String>,
+        /// Per-probe timeout / タイムアウト
+        #[arg(long, default_value = "1s", value_parser = crate::verify::parse_duration)]
+        timeout: std::time::Duration,
+        /// Probes in flight at once (1-1024) / 同時実行数
+        #[arg(long, default_value_t = 128)]
+        concurrency: usize,
+        /// New probes per second at most (1-20000) / 毎秒の最大プローブ数
+        #[arg(long, default_value_t = 2000)]
+        rate: u32,
+        /// Also write the report to FILE (atomically), e.g. JUnit for CI / 出力ファイル
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Only print the checks; send nothing / 検査内容を表示のみ
+        #[arg(long)]
+        dry_run: bool,
+        /// Skip the must-be-closed checks: only test that required flows pass / 必要な通信のみ検査
+        #[arg(long)]
+        required_only: bool,
+        /// Only this protocol / このプロトコルのみ
+        #[arg(long, value_enum)]
+        protocol: Option<ProtocolArg>,
+        #[arg(long, value_enum, default_value_t)]
+        format: output::verify::VerifyFormat,
+    },
     /// Print the JSON Schema of site files / サイト定義の JSON Schema
     SiteSchema,
 }
@@ -130,6 +188,12 @@ enum CatalogCmd {
     },
     /// Print the JSON Schema of catalog files / カタログの JSON Schema
     Schema,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ProtocolArg {
+    Tcp,
+    Udp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -377,6 +441,82 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
                 crate::diag::EXIT_NOT_AS_REQUIRED
             });
         }
+        Command::Listen {
+            site,
+            host,
+            duration,
+            dry_run,
+            format,
+        } => {
+            let cats = catalogs(&cli)?;
+            let site = crate::site::load_path(site, &cats)?;
+            let plan = crate::plan::plan(&site, &cats);
+            let host = crate::verify::resolve_host(&site, host)?;
+            let lp = crate::verify::listen_plan(&plan, &host);
+            if *dry_run {
+                print(&output::verify::listen_dry_run(&lp, *format, lang));
+                return Ok(EXIT_OK);
+            }
+            let (report, bound) = crate::verify::listen::bind(&lp)?;
+            print(&output::verify::listen_ready(
+                &report, *duration, *format, lang,
+            ));
+            let (stop, hits) = crate::verify::listen::serve(bound, *duration)?;
+            print(&output::verify::listen_done(stop, &hits, *format, lang));
+        }
+        Command::Probe {
+            site,
+            host,
+            to,
+            timeout,
+            concurrency,
+            rate,
+            output: out_file,
+            dry_run,
+            required_only,
+            protocol,
+            format,
+        } => {
+            let cats = catalogs(&cli)?;
+            let site = crate::site::load_path(site, &cats)?;
+            let plan = crate::plan::plan(&site, &cats);
+            let host = crate::verify::resolve_host(&site, host)?;
+            let mut pp = crate::verify::probe_plan(&site, &plan, &host, to.as_deref())?;
+            if *required_only {
+                pp.checks
+                    .retain(|c| c.expect == crate::verify::Expect::Open);
+            }
+            if let Some(p) = protocol {
+                let p = match p {
+                    ProtocolArg::Tcp => crate::catalog::Protocol::Tcp,
+                    ProtocolArg::Udp => crate::catalog::Protocol::Udp,
+                };
+                pp.checks.retain(|c| c.protocol == p);
+            }
+            let opts = crate::verify::probe::ProbeOptions {
+                timeout: *timeout,
+                concurrency: *concurrency,
+                rate: *rate,
+            };
+            opts.check()?;
+            if *dry_run {
+                print(&output::verify::probe_dry_run(&pp, *format, lang));
+                return Ok(EXIT_OK);
+            }
+            let bar = progress_bar(pp.checks.len() as u64);
+            let report = crate::verify::probe::run(pp, opts, &|_| bar.inc(1))?;
+            bar.finish_and_clear();
+            let text = output::verify::probe(&report, *format, lang);
+            if let Some(path) = out_file {
+                crate::fsutil::write_all_atomic(&[(path.clone(), text.clone())])?;
+            }
+            print(&text);
+            return Ok(if report.ok() {
+                EXIT_OK
+            } else {
+                crate::diag::EXIT_NOT_AS_REQUIRED
+            });
+        }
         Command::Ports(args) => {
             let cats = catalogs(&cli)?;
             let deps = deployments(&cats, &args.products, &args.set, &args.roles)?;
@@ -385,6 +525,21 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
         }
     }
     Ok(EXIT_OK)
+}
+
+/// A progress bar on stderr when it is a terminal; hidden otherwise.
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} ({per_sec}, {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar
 }
 
 /// The enforcement point `--for` names, or the only one.

@@ -26,3 +26,4 @@ pub mod portset;
 pub mod render;
 pub mod site;
 pub mod suggest;
+pub mod verify;

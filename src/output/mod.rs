@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod explain;
 pub mod plan;
 pub mod ports;
+pub mod verify;
 
 use std::io::IsTerminal;
 

@@ -142,7 +142,26 @@ impl Lab {
             "-qw",
             "net.ipv6.conf.all.forwarding=1",
         ]);
+        lab.wait_ipv6_ready();
         lab
+    }
+
+    /// Wait (at most 5 s) until no namespace has a tentative IPv6 address: until the link-local
+    /// addresses pass duplicate address detection, neighbour discovery stalls and the first
+    /// IPv6 packets are lost.
+    fn wait_ipv6_ready(&self) {
+        for _ in 0..50 {
+            let tentative = [&self.client, &self.router, &self.server].iter().any(|ns| {
+                Command::new("ip")
+                    .args(["-n", ns, "-6", "addr", "show", "tentative"])
+                    .output()
+                    .is_ok_and(|o| !o.stdout.is_empty())
+            });
+            if !tentative {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
     }
 
     /// Replace the router's ruleset with an nftables file.
@@ -234,6 +253,45 @@ impl Lab {
             .unwrap();
         assert_eq!(line.trim(), "READY", "listener in {ns} did not start");
         self.listeners.push(c);
+    }
+
+    /// Start a long-running command in `ns`; returns its id and the first line it prints
+    /// (a readiness line). It is killed by [`Lab::stop`] or when the lab is dropped.
+    pub fn start(&mut self, ns: &str, cmd: &[&str]) -> (usize, String) {
+        let mut c = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(cmd)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(c.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(!line.is_empty(), "{cmd:?} in {ns} printed nothing");
+        self.listeners.push(c);
+        (self.listeners.len() - 1, line)
+    }
+
+    /// Kill a command started with [`Lab::start`].
+    pub fn stop(&mut self, id: usize) {
+        let _ = self.listeners[id].kill();
+        let _ = self.listeners[id].wait();
+    }
+
+    /// Run a command in `ns` to completion: (exit code, stdout, stderr).
+    pub fn run_in(&self, ns: &str, cmd: &[&str]) -> (i32, String, String) {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(cmd)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     /// Probe from `ns`: (src, dst, proto, port) → "open" | "closed" | "filtered" | "error…".
