@@ -24,5 +24,6 @@ pub mod packet;
 pub mod plan;
 pub mod portset;
 pub mod render;
+pub mod report;
 pub mod site;
 pub mod suggest;
