@@ -14,6 +14,7 @@ table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
 th, td { border: 1px solid #b0bec5; padding: 4px 6px; vertical-align: top; text-align: left; }
 th { background: #eceff1; position: sticky; top: 0; }
 td { white-space: pre-line; }
+td:first-child { white-space: nowrap; }
 tr.internet td { background: #ffebee; }
 tr.wide td { background: #fff3e0; }
 tr.add td:nth-child(2) { color: #1b5e20; font-weight: bold; }

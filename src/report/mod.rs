@@ -498,14 +498,14 @@ impl Ctx<'_> {
                 }
             }
             let cond = because_text(&p.because, lang);
+            let cond = if p.because.iter().all(|b| b == "always") {
+                cond
+            } else {
+                format!("{} {cond}", lang.pick("when", "条件:"))
+            };
             push_unique(
                 &mut basis,
-                format!(
-                    "{} {} ({} {cond})",
-                    p.source,
-                    p.requirement,
-                    lang.pick("when", "条件:")
-                ),
+                format!("{} {} ({cond})", p.source, p.requirement),
             );
         }
         let from_internet =
@@ -716,6 +716,58 @@ mod tests {
         let site = crate::site::load_path(std::path::Path::new(path), &cats).unwrap();
         let plan = crate::plan::plan(&site, &cats);
         build(&plan, &site, &cats, None, lang)
+    }
+
+    /// The report of hq with its YAML edited by `edit`.
+    pub(crate) fn hq_edited(edit: impl Fn(&str) -> String, lang: Lang) -> Report {
+        let cats = Catalogs::builtin();
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/hq.yaml");
+        let text = edit(&std::fs::read_to_string(path).unwrap());
+        let file = crate::diag::SourceFile::new("hq-edited.yaml", text);
+        let site = crate::site::load(file, &cats).unwrap();
+        let plan = crate::plan::plan(&site, &cats);
+        build(&plan, &site, &cats, None, lang)
+    }
+
+    #[test]
+    fn wide_ranges_and_internet_inbound_are_flagged() {
+        let r = hq_edited(
+            |t| {
+                t.replace("rpc_ports: fixed", "rpc_ports: dynamic").replace(
+                    "      client: zone:clients",
+                    "      client: [zone:clients, zone:internet]",
+                )
+            },
+            Lang::En,
+        );
+        let wide: Vec<&Row> = r.rows().filter(|x| x.wide).collect();
+        assert!(!wide.is_empty());
+        assert!(wide.iter().all(|x| x.port_count > WIDE_PORTS));
+        assert!(
+            wide[0]
+                .notes
+                .iter()
+                .any(|n| n.starts_with("Wide port range"))
+        );
+        let inbound: Vec<&Row> = r.rows().filter(|x| x.from_internet).collect();
+        assert!(
+            !inbound.is_empty(),
+            "clients on the internet reach the auth agent"
+        );
+        assert!(
+            inbound
+                .iter()
+                .all(|x| x.from_zones.contains(&INTERNET.to_string()))
+        );
+        assert!(
+            inbound[0]
+                .notes
+                .contains(&"Inbound from the internet".to_string())
+        );
+        assert!(
+            !r.rows()
+                .any(|x| x.from_internet && x.from_zones == [INTERNET] && x.to_zones == [INTERNET])
+        );
     }
 
     #[test]

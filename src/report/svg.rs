@@ -765,6 +765,38 @@ mod tests {
     }
 
     #[test]
+    fn findings_colour_arrows_and_a_role_in_two_zones_has_two_nodes() {
+        let r = super::super::tests::hq_edited(
+            |t| {
+                t.replace("rpc_ports: fixed", "rpc_ports: dynamic").replace(
+                    "      client: zone:clients",
+                    "      client: [zone:clients, zone:internet]",
+                )
+            },
+            Lang::Ja,
+        );
+        let d = Diagram::build(&r);
+        assert!(d.node("clients/tmws.client").is_some());
+        assert!(d.node("internet/tmws.client").is_some());
+        let kinds: Vec<EdgeKind> = d.edges.iter().map(|e| e.kind).collect();
+        assert!(kinds.contains(&EdgeKind::Wide));
+        assert!(kinds.contains(&EdgeKind::FromInternet));
+        let inbound = d
+            .edges
+            .iter()
+            .find(|e| e.from == "internet/tmws.client" && e.to == "servers/tmws.auth_agent")
+            .unwrap();
+        assert_eq!(inbound.kind, EdgeKind::FromInternet);
+        let l = layout(&d, Lang::Ja);
+        check(&l);
+        let svg = render(&r);
+        assert!(svg.contains("class=\"edge internet\""));
+        assert!(svg.contains("class=\"edge wide\""));
+        assert!(svg.contains("stroke=\"#c62828\""));
+        assert!(svg.contains("stroke=\"#e65100\""));
+    }
+
+    #[test]
     fn wrapping_respects_width_and_words() {
         assert_eq!(
             wrap("DeviceLock management console", 120.0, 12.0),
