@@ -279,7 +279,8 @@ pub struct Report {
     pub lang: Lang,
     /// Site name.
     pub site: String,
-    /// The old site's name when this is a change report (`--diff-from`).
+    /// The old site's name (with its file when both versions share a name) when this is a
+    /// change report (`--diff-from`).
     pub diff_from: Option<String>,
     /// Every option of every product.
     pub options: Vec<OptionRow>,
@@ -661,7 +662,12 @@ pub fn build_diff(
 ) -> Report {
     let changes: Vec<PointChanges> = crate::diff::diff(old.0, new.0);
     let mut report = common(new.0, new.1, cats, lang);
-    report.diff_from = Some(old.0.site.clone());
+    // Two versions of one site usually share a name: then the old file tells them apart.
+    report.diff_from = Some(if old.0.site == new.0.site {
+        format!("{} ({})", old.0.site, old.1.origin)
+    } else {
+        old.0.site.clone()
+    });
     report.roles = role_infos(&[old.1, new.1], cats, lang);
     let mut findings = new.0.findings.clone();
     findings.extend(old.0.findings.iter().cloned());

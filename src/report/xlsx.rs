@@ -56,13 +56,15 @@ fn clip(s: &str) -> String {
     t
 }
 
-/// Column width in characters for these cells (header included).
+/// Column width in characters for these cells (header included): the widest line plus 10 %
+/// and two characters of slack, as fonts differ between Excel, LibreOffice and their platforms.
 fn column_width<'a>(cells: impl Iterator<Item = &'a str>) -> usize {
-    cells
+    let widest = cells
         .flat_map(|c| c.lines())
         .map(text_width)
         .max()
-        .unwrap_or(0)
+        .unwrap_or(0);
+    (widest.saturating_mul(11).div_ceil(10))
         .saturating_add(2)
         .clamp(MIN_WIDTH, MAX_WIDTH)
 }
@@ -311,8 +313,9 @@ mod tests {
 
     #[test]
     fn widths_fit_japanese_and_wrap_counts_lines() {
-        assert_eq!(column_width(["申請番号"].into_iter()), 10);
-        assert_eq!(column_width(["a\nbbbb"].into_iter()), 6);
+        assert_eq!(column_width(["申請番号"].into_iter()), 11);
+        assert_eq!(column_width(["FW-fw-core-001"].into_iter()), 18);
+        assert_eq!(column_width(["a\nbbbb"].into_iter()), 7);
         assert_eq!(column_width([&*"x".repeat(200)].into_iter()), MAX_WIDTH);
         assert_eq!(cell_lines("ab\ncd", 10), 2);
         assert_eq!(cell_lines(&"x".repeat(30), 11), 3);
