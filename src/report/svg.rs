@@ -507,6 +507,12 @@ pub fn layout(d: &Diagram, lang: crate::i18n::Lang) -> Layout {
                 .fold(0.0, f64::max),
         )
         .max(title_rect.x + title_rect.w)
+        .max(
+            edges
+                .iter()
+                .map(|e: &EdgeGeom| e.label.x + e.label.w)
+                .fold(0.0, f64::max),
+        )
         + MARGIN;
     Layout {
         width,
