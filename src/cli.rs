@@ -162,6 +162,23 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: output::verify::VerifyFormat,
     },
+    /// A firewall request document: XLSX, Markdown, HTML, or a diagram (SVG, DOT) / 申請書・構成図の作成
+    Report {
+        /// Site file (YAML)
+        site: PathBuf,
+        /// Output format (default: from the -o extension, else md) / 出力形式
+        #[arg(long, value_enum)]
+        format: Option<crate::report::ReportFormat>,
+        /// Write to FILE atomically (required for xlsx; text formats go to stdout without it) / 出力ファイル
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Only this enforcement point / 対象の適用ポイント
+        #[arg(long = "for", value_name = "POINT")]
+        point: Option<String>,
+        /// A change request: the openings to add and remove since the site OLD / 変更申請 (変更前のサイト)
+        #[arg(long = "diff-from", value_name = "OLD")]
+        diff_from: Option<PathBuf>,
+    },
     /// Print the JSON Schema of site files / サイト定義の JSON Schema
     SiteSchema,
 }
@@ -516,6 +533,74 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             } else {
                 crate::diag::EXIT_NOT_AS_REQUIRED
             });
+        }
+        Command::Report {
+            site,
+            format,
+            output,
+            point,
+            diff_from,
+        } => {
+            use crate::report::ReportFormat;
+            let format = format
+                .or_else(|| output.as_deref().and_then(ReportFormat::from_extension))
+                .unwrap_or(ReportFormat::Md);
+            if format == ReportFormat::Xlsx && output.is_none() {
+                return Err(Error::usage(
+                    tr!(
+                        "XLSX is binary: say where to write it with -o FILE",
+                        "XLSX はバイナリです: -o FILE で出力先を指定してください"
+                    ),
+                    Some(tr!(
+                        "e.g. portplan report site.yaml --format xlsx -o request.xlsx",
+                        "例: portplan report site.yaml --format xlsx -o request.xlsx"
+                    )),
+                ));
+            }
+            let cats = catalogs(&cli)?;
+            let new_site = crate::site::load_path(site, &cats)?;
+            let new_plan = crate::plan::plan(&new_site, &cats);
+            let report = match diff_from {
+                Some(old) => {
+                    let old_site = crate::site::load_path(old, &cats)?;
+                    if let Some(id) = point.as_deref()
+                        && new_site.point(id).is_none()
+                        && old_site.point(id).is_some()
+                    {
+                        // A point that only the old site has: its removals are the change.
+                    } else {
+                        check_point(&new_site, point.as_deref())?;
+                    }
+                    let old_plan = crate::plan::plan(&old_site, &cats);
+                    crate::report::build_diff(
+                        (&old_plan, &old_site),
+                        (&new_plan, &new_site),
+                        &cats,
+                        point.as_deref(),
+                        lang,
+                    )
+                }
+                None => {
+                    check_point(&new_site, point.as_deref())?;
+                    crate::report::build(&new_plan, &new_site, &cats, point.as_deref(), lang)
+                }
+            };
+            let text = match format {
+                ReportFormat::Xlsx => {
+                    let bytes = crate::report::xlsx::render(&report)?;
+                    let path = output.as_deref().expect("checked above");
+                    crate::fsutil::write_bytes_atomic(path, &bytes)?;
+                    return Ok(EXIT_OK);
+                }
+                ReportFormat::Md => crate::report::markdown::render(&report),
+                ReportFormat::Html => crate::report::html::render(&report),
+                ReportFormat::Svg => crate::report::svg::render(&report),
+                ReportFormat::Dot => crate::report::dot::render(&report),
+            };
+            match output {
+                Some(path) => crate::fsutil::write_all_atomic(&[(path.clone(), text)])?,
+                None => print(&text),
+            }
         }
         Command::Ports(args) => {
             let cats = catalogs(&cli)?;

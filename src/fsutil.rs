@@ -36,6 +36,21 @@ pub fn write_all_atomic(files: &[(PathBuf, String)]) -> Result<()> {
     Ok(())
 }
 
+/// Write one file atomically from bytes (for binary outputs such as XLSX): a temporary file
+/// beside the target, then a rename; on error the target is untouched.
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.portplan-{}.tmp", std::process::id()));
+    if let Err(e) = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,7 @@ pub mod packet;
 pub mod plan;
 pub mod portset;
 pub mod render;
+pub mod report;
 pub mod site;
 pub mod suggest;
 pub mod verify;

@@ -73,3 +73,27 @@ pub fn require_root_and(tools: &[&str], test: &str) -> bool {
     eprintln!("\n!!!!! SKIPPED {test}: {why} (runs in CI) !!!!!\n");
     false
 }
+
+/// True when every tool is on PATH (no root needed). Outside CI a missing tool skips the test
+/// with a loud message; in CI it fails the test.
+pub fn require_tool(tools: &[&str], test: &str) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| {
+            Std::new("sh")
+                .args(["-c", &format!("command -v {t}")])
+                .output()
+                .map_or(true, |o| !o.status.success())
+        })
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!("missing tools: {}", missing.join(", "));
+    if in_ci() {
+        panic!("{test}: cannot run in CI ({why}); .ci/run must install the tools");
+    }
+    eprintln!("\n!!!!! SKIPPED {test}: {why} (runs in CI) !!!!!\n");
+    false
+}

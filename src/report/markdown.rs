@@ -1,0 +1,162 @@
+//! The report as Markdown: headings, option/finding lists, one table per enforcement point,
+//! and the diagram as a fenced DOT block.
+
+use std::fmt::Write as _;
+
+use super::Report;
+
+/// Escape text for a Markdown table cell (or list item): `|` and `\` escaped, HTML special
+/// characters as entities, line breaks as `<br>`.
+pub fn cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '\\' => out.push_str("\\\\"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' => out.push_str("<br>"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn table(out: &mut String, header: &[String], rows: &[Vec<String>]) {
+    let _ = writeln!(
+        out,
+        "| {} |",
+        header
+            .iter()
+            .map(|h| cell(h))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    let _ = writeln!(out, "|{}", "---|".repeat(header.len()));
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "| {} |",
+            r.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | ")
+        );
+    }
+}
+
+/// The report as Markdown.
+pub fn render(report: &Report) -> String {
+    let lang = report.lang;
+    let mut out = String::new();
+    let _ = writeln!(out, "# {}\n", cell(&report.title()));
+    let _ = writeln!(out, "## {}\n", lang.pick("Options", "オプション"));
+    let header: Vec<String> = [
+        lang.pick("Product", "製品"),
+        lang.pick("Option", "オプション"),
+        lang.pick("Value", "値"),
+        lang.pick("Default", "既定値"),
+        lang.pick("Description", "説明"),
+    ]
+    .map(String::from)
+    .to_vec();
+    let rows: Vec<Vec<String>> = report
+        .options
+        .iter()
+        .map(|o| {
+            vec![
+                o.product_name.clone(),
+                o.option.clone(),
+                o.value.clone(),
+                if o.is_default {
+                    lang.pick("yes", "はい")
+                } else {
+                    lang.pick("no", "いいえ")
+                }
+                .to_string(),
+                o.description.clone(),
+            ]
+        })
+        .collect();
+    table(&mut out, &header, &rows);
+    let _ = writeln!(out, "\n## {}\n", lang.pick("Findings", "指摘事項"));
+    if report.findings.is_empty() {
+        let _ = writeln!(out, "{}", lang.pick("None.", "なし。"));
+    }
+    for f in &report.findings {
+        let _ = writeln!(
+            out,
+            "- **{}** {}: {}",
+            cell(&f.severity_text),
+            cell(&f.requirement),
+            cell(&f.message)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n## {}\n",
+        lang.pick("Site warnings", "サイト定義の警告")
+    );
+    if report.warnings.is_empty() {
+        let _ = writeln!(out, "{}", lang.pick("None.", "なし。"));
+    }
+    for w in &report.warnings {
+        let _ = writeln!(out, "- {}", cell(w));
+    }
+    let cols = report.columns();
+    let header: Vec<String> = cols.iter().map(|c| c.header(lang).to_string()).collect();
+    for p in &report.points {
+        let _ = writeln!(
+            out,
+            "\n## {} ({}, {})\n",
+            cell(&p.id),
+            cell(&p.kind_text),
+            cell(&p.target)
+        );
+        if p.rows.is_empty() {
+            let _ = writeln!(
+                out,
+                "{}",
+                if report.diff_from.is_some() {
+                    lang.pick("No changes.", "変更はありません。")
+                } else {
+                    lang.pick("No openings.", "開放はありません。")
+                }
+            );
+            continue;
+        }
+        let rows: Vec<Vec<String>> = p
+            .rows
+            .iter()
+            .map(|r| cols.iter().map(|c| r.cell(*c, lang)).collect())
+            .collect();
+        table(&mut out, &header, &rows);
+    }
+    let _ = writeln!(out, "\n## {}\n", lang.pick("Diagram", "構成図"));
+    let _ = writeln!(
+        out,
+        "{}\n",
+        lang.pick(
+            "Graphviz DOT; `portplan report --format svg` draws it without Graphviz.",
+            "Graphviz DOT 形式です。`portplan report --format svg` なら Graphviz なしで描画できます。"
+        )
+    );
+    let dot = super::dot::render(report);
+    // A fence longer than any run of backticks in the content.
+    let mut run = 0;
+    let mut longest = 0;
+    for c in dot.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat((longest + 1).max(3));
+    let _ = writeln!(out, "{fence}dot\n{dot}{fence}");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cells_escape_pipes_html_and_newlines() {
+        assert_eq!(super::cell("a|b\n<c> & d"), "a\\|b<br>&lt;c&gt; &amp; d");
+    }
+}

@@ -1,0 +1,828 @@
+//! `portplan report`: the firewall change request as a document — an XLSX workbook, Markdown,
+//! self-contained HTML, and a diagram (SVG, Graphviz DOT).
+//!
+//! [`Report`] is the typed model every renderer consumes: it is built once from a
+//! [`Plan`] (or a [`crate::diff`] of two plans) for one language, with every column of every
+//! row resolved — zones, sides, IANA service names, purposes, the vendor rows and conditions
+//! behind each opening, products and notes. Renderers only lay out what the model says; none of
+//! them looks at the plan, the site or the catalogs.
+//!
+//! **Invariants:** every opening of every reported enforcement point is exactly one [`Row`],
+//! numbered `FW-<point>-NNN` in plan order; every option of every deployed product is one
+//! [`OptionRow`]; the model holds text in one language only.
+
+pub mod diagram;
+pub mod dot;
+pub mod html;
+pub mod markdown;
+pub mod svg;
+pub mod xlsx;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::addr::AddrSet;
+use crate::catalog::{Catalogs, Protocol, Severity};
+use crate::diff::PointChanges;
+use crate::i18n::Lang;
+use crate::output::plan::side_text;
+use crate::output::{because_text, severity_text};
+use crate::plan::{Direction, Opening, Plan};
+use crate::site::{INTERNET, Site};
+
+/// More ports than this in one opening is a "wide range" finding (orange in the diagram).
+pub const WIDE_PORTS: u32 = 1000;
+
+/// How many CIDRs a side lists before "… and N more".
+const MAX_CIDRS: usize = 8;
+
+/// Output format of `portplan report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Excel workbook: a summary, the options, one sheet per enforcement point.
+    Xlsx,
+    /// Markdown.
+    Md,
+    /// Self-contained HTML (inline CSS and SVG diagram).
+    Html,
+    /// The diagram as SVG.
+    Svg,
+    /// The diagram as Graphviz DOT.
+    Dot,
+}
+
+impl ReportFormat {
+    /// The format a file name's extension implies.
+    pub fn from_extension(path: &std::path::Path) -> Option<ReportFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "xlsx" => ReportFormat::Xlsx,
+            "md" | "markdown" => ReportFormat::Md,
+            "html" | "htm" => ReportFormat::Html,
+            "svg" => ReportFormat::Svg,
+            "dot" | "gv" => ReportFormat::Dot,
+            _ => return None,
+        })
+    }
+}
+
+/// Added or removed (change reports only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// To add.
+    Add,
+    /// To remove.
+    Remove,
+}
+
+impl Change {
+    /// 追加 / 削除.
+    pub fn text(self, lang: Lang) -> &'static str {
+        match self {
+            Change::Add => lang.pick("Add", "追加"),
+            Change::Remove => lang.pick("Remove", "削除"),
+        }
+    }
+}
+
+/// One column of a request sheet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    /// 申請番号.
+    RequestNo,
+    /// 変更 (change reports only).
+    Change,
+    /// 送信元ゾーン.
+    FromZone,
+    /// 送信元.
+    From,
+    /// 宛先ゾーン.
+    ToZone,
+    /// 宛先.
+    To,
+    /// プロトコル.
+    Protocol,
+    /// 宛先ポート.
+    Ports,
+    /// サービス名.
+    Service,
+    /// 用途.
+    Purpose,
+    /// 根拠.
+    Basis,
+    /// 製品.
+    Product,
+    /// 備考.
+    Notes,
+}
+
+impl Column {
+    /// The header in `lang`.
+    pub fn header(self, lang: Lang) -> &'static str {
+        match self {
+            Column::RequestNo => lang.pick("Request no.", "申請番号"),
+            Column::Change => lang.pick("Change", "変更"),
+            Column::FromZone => lang.pick("Source zone", "送信元ゾーン"),
+            Column::From => lang.pick("Source", "送信元"),
+            Column::ToZone => lang.pick("Destination zone", "宛先ゾーン"),
+            Column::To => lang.pick("Destination", "宛先"),
+            Column::Protocol => lang.pick("Protocol", "プロトコル"),
+            Column::Ports => lang.pick("Destination port", "宛先ポート"),
+            Column::Service => lang.pick("Service name", "サービス名"),
+            Column::Purpose => lang.pick("Purpose", "用途"),
+            Column::Basis => lang.pick("Basis", "根拠"),
+            Column::Product => lang.pick("Product", "製品"),
+            Column::Notes => lang.pick("Notes", "備考"),
+        }
+    }
+}
+
+/// A product option and its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionRow {
+    /// Product id.
+    pub product: String,
+    /// Product name.
+    pub product_name: String,
+    /// Option id.
+    pub option: String,
+    /// Resolved value.
+    pub value: String,
+    /// Whether the value is the catalog default.
+    pub is_default: bool,
+    /// What the option means.
+    pub description: String,
+}
+
+/// Risk advice of an active requirement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingRow {
+    /// Severity.
+    pub severity: Severity,
+    /// Severity label.
+    pub severity_text: String,
+    /// `product/requirement`.
+    pub requirement: String,
+    /// The advice.
+    pub message: String,
+}
+
+/// A zone as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneInfo {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// CIDRs (none listed for the internet zone).
+    pub cidrs: Vec<String>,
+}
+
+/// A role (`product.role`) as the diagram shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleInfo {
+    /// Display name.
+    pub name: String,
+    /// Zones its endpoints lie in.
+    pub zones: Vec<String>,
+}
+
+/// One opening, every column resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// `FW-<point>-NNN`.
+    pub request_no: String,
+    /// Add/remove (change reports).
+    pub change: Option<Change>,
+    /// Forward, in, out.
+    pub direction: Direction,
+    /// Source zone ids.
+    pub from_zones: Vec<String>,
+    /// Source zone names.
+    pub from_zone_names: Vec<String>,
+    /// Source: role names, then CIDRs / names.
+    pub from: Vec<String>,
+    /// `product.role` of the sources.
+    pub from_roles: Vec<String>,
+    /// Destination zone ids.
+    pub to_zones: Vec<String>,
+    /// Destination zone names.
+    pub to_zone_names: Vec<String>,
+    /// Destination: role names, then CIDRs / names.
+    pub to: Vec<String>,
+    /// `product.role` of the destinations.
+    pub to_roles: Vec<String>,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// Ports, `N` / `A-B`, sorted and merged.
+    pub ports: Vec<String>,
+    /// How many ports.
+    pub port_count: u32,
+    /// IANA service names, one line per port or range.
+    pub services: Vec<String>,
+    /// Purposes of the requirements.
+    pub purposes: Vec<String>,
+    /// Vendor row, requirement and conditions, one line per requirement.
+    pub basis: Vec<String>,
+    /// Product names.
+    pub products: Vec<String>,
+    /// Direction (host firewalls), findings.
+    pub notes: Vec<String>,
+    /// Inbound from the internet zone.
+    pub from_internet: bool,
+    /// More than [`WIDE_PORTS`] ports.
+    pub wide: bool,
+}
+
+impl Row {
+    /// The cell of `col`, lines joined with `\n`.
+    pub fn cell(&self, col: Column, lang: Lang) -> String {
+        match col {
+            Column::RequestNo => self.request_no.clone(),
+            Column::Change => self.change.map_or("", |c| c.text(lang)).to_string(),
+            Column::FromZone => self.from_zone_names.join("\n"),
+            Column::From => self.from.join("\n"),
+            Column::ToZone => self.to_zone_names.join("\n"),
+            Column::To => self.to.join("\n"),
+            Column::Protocol => self.protocol.to_string(),
+            Column::Ports => self.ports.join(", "),
+            Column::Service => self.services.join("\n"),
+            Column::Purpose => self.purposes.join("\n"),
+            Column::Basis => self.basis.join("\n"),
+            Column::Product => self.products.join("\n"),
+            Column::Notes => self.notes.join("\n"),
+        }
+    }
+
+    /// `tcp 445, 9132-9133`.
+    pub fn proto_ports(&self) -> String {
+        format!("{} {}", self.protocol, self.ports.join(","))
+    }
+}
+
+/// One enforcement point's rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PointReport {
+    /// Id.
+    pub id: String,
+    /// "network firewall" / "host firewall".
+    pub kind_text: String,
+    /// Render target.
+    pub target: String,
+    /// One per opening (or change).
+    pub rows: Vec<Row>,
+}
+
+/// The whole report in one language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Language of every text in it.
+    pub lang: Lang,
+    /// Site name.
+    pub site: String,
+    /// The old site's name (with its file when both versions share a name) when this is a
+    /// change report (`--diff-from`).
+    pub diff_from: Option<String>,
+    /// Every option of every product.
+    pub options: Vec<OptionRow>,
+    /// Findings, most severe first.
+    pub findings: Vec<FindingRow>,
+    /// Site warnings.
+    pub warnings: Vec<String>,
+    /// Zones, `internet` last.
+    pub zones: Vec<ZoneInfo>,
+    /// `product.role` → name and zones.
+    pub roles: BTreeMap<String, RoleInfo>,
+    /// The reported enforcement points.
+    pub points: Vec<PointReport>,
+}
+
+impl Report {
+    /// The columns of the request sheets (with 変更 for change reports).
+    pub fn columns(&self) -> Vec<Column> {
+        let mut cols = vec![Column::RequestNo];
+        if self.diff_from.is_some() {
+            cols.push(Column::Change);
+        }
+        cols.extend([
+            Column::FromZone,
+            Column::From,
+            Column::ToZone,
+            Column::To,
+            Column::Protocol,
+            Column::Ports,
+            Column::Service,
+            Column::Purpose,
+            Column::Basis,
+            Column::Product,
+            Column::Notes,
+        ]);
+        cols
+    }
+
+    /// The report's title.
+    pub fn title(&self) -> String {
+        let site = &self.site;
+        match &self.diff_from {
+            None => self
+                .lang
+                .pick(
+                    &format!("Firewall request: site {site}"),
+                    &format!("ファイアウォール申請: サイト {site}"),
+                )
+                .to_string(),
+            Some(old) => self
+                .lang
+                .pick(
+                    &format!("Firewall change request: site {old} → {site}"),
+                    &format!("ファイアウォール変更申請: サイト {old} → {site}"),
+                )
+                .to_string(),
+        }
+    }
+
+    /// Display name of zone `id`.
+    pub fn zone_name(&self, id: &str) -> String {
+        self.zones
+            .iter()
+            .find(|z| z.id == id)
+            .map_or_else(|| id.to_string(), |z| z.name.clone())
+    }
+
+    /// Every row of every point.
+    pub fn rows(&self) -> impl Iterator<Item = &Row> {
+        self.points.iter().flat_map(|p| p.rows.iter())
+    }
+}
+
+/// Display width in terminal cells / spreadsheet characters: East Asian wide and fullwidth
+/// characters count 2, everything else 1.
+pub fn text_width(s: &str) -> usize {
+    s.chars().map(|c| if is_wide(c) { 2 } else { 1 }).sum()
+}
+
+/// Whether `c` is East Asian wide or fullwidth (the blocks Japanese text uses).
+pub fn is_wide(c: char) -> bool {
+    matches!(c as u32,
+        0x1100..=0x115F          // Hangul Jamo
+        | 0x2E80..=0x303E        // CJK radicals, punctuation
+        | 0x3041..=0x33FF        // Hiragana, Katakana, CJK compatibility
+        | 0x3400..=0x4DBF        // CJK extension A
+        | 0x4E00..=0x9FFF        // CJK unified ideographs
+        | 0xA000..=0xA4CF        // Yi
+        | 0xAC00..=0xD7A3        // Hangul syllables
+        | 0xF900..=0xFAFF        // CJK compatibility ideographs
+        | 0xFE30..=0xFE4F        // CJK compatibility forms
+        | 0xFF00..=0xFF60        // Fullwidth forms
+        | 0xFFE0..=0xFFE6
+        | 0x1F300..=0x1F64F
+        | 0x20000..=0x3FFFD)
+}
+
+fn zone_infos(site: &Site, lang: Lang) -> Vec<ZoneInfo> {
+    site.zones
+        .iter()
+        .map(|z| ZoneInfo {
+            id: z.id.clone(),
+            name: match &z.name {
+                Some(t) => t.get(lang).to_string(),
+                None if z.id == INTERNET => lang.pick("internet", "インターネット").to_string(),
+                None => z.id.clone(),
+            },
+            cidrs: if z.id == INTERNET {
+                Vec::new()
+            } else {
+                z.set.cidrs()
+            },
+        })
+        .collect()
+}
+
+fn role_infos(sites: &[&Site], cats: &Catalogs, lang: Lang) -> BTreeMap<String, RoleInfo> {
+    let mut out = BTreeMap::new();
+    for site in sites {
+        for p in &site.products {
+            for (role, set) in &p.roles {
+                let name = cats.get(&p.product).map_or_else(
+                    |_| role.clone(),
+                    |c| c.role_name(role).get(lang).to_string(),
+                );
+                out.insert(
+                    format!("{}.{role}", p.product),
+                    RoleInfo {
+                        name,
+                        zones: site.zones_of(set),
+                    },
+                );
+            }
+        }
+    }
+    out
+}
+
+/// IANA names for an opening's ports: one line per single port (`445 microsoft-ds`), short
+/// ranges port by port, long ranges as a range.
+fn services(o: &Opening, lang: Lang) -> Vec<String> {
+    let proto = o.protocol.as_str();
+    let unregistered = lang.pick("(unregistered)", "(未登録)");
+    let mut out = Vec::new();
+    for r in o.ports.ranges() {
+        let (lo, hi) = (*r.start(), *r.end());
+        if hi - lo < 8 {
+            for p in lo..=hi {
+                let name = crate::iana::lookup(proto, p).map_or(unregistered, |s| s.name);
+                out.push(format!("{p} {name}"));
+            }
+        } else {
+            out.push(format!("{lo}-{hi} {}", lang.pick("(range)", "(範囲)")));
+        }
+    }
+    out
+}
+
+fn push_unique(v: &mut Vec<String>, s: String) {
+    if !v.contains(&s) {
+        v.push(s);
+    }
+}
+
+struct Ctx<'a> {
+    site: &'a Site,
+    cats: &'a Catalogs,
+    lang: Lang,
+    findings: &'a [crate::flows::ActiveFinding],
+}
+
+impl Ctx<'_> {
+    fn row(&self, point: &str, n: usize, o: &Opening, host: bool, change: Option<Change>) -> Row {
+        let lang = self.lang;
+        let zone_names = |ids: &[String]| -> Vec<String> {
+            let infos = zone_infos(self.site, lang);
+            ids.iter()
+                .map(|id| {
+                    infos
+                        .iter()
+                        .find(|z| &z.id == id)
+                        .map_or_else(|| id.clone(), |z| z.name.clone())
+                })
+                .collect()
+        };
+        let side = |roles: &BTreeSet<String>, set: &AddrSet| -> Vec<String> {
+            side_text(self.site, self.cats, roles, set, lang, MAX_CIDRS)
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        let from_zones = self.site.zones_of(&o.from);
+        let to_zones = self.site.zones_of(&o.to);
+        let mut purposes = Vec::new();
+        let mut basis = Vec::new();
+        let mut products = Vec::new();
+        let mut notes = Vec::new();
+        if host {
+            let d = match o.direction {
+                Direction::In => lang.pick("Inbound to the host", "ホストへの受信"),
+                Direction::Out => lang.pick("Outbound from the host", "ホストからの送信"),
+                Direction::Forward => lang.pick("Forwarded", "転送"),
+            };
+            notes.push(d.to_string());
+        }
+        for p in &o.provenance {
+            let (prod, req) = p
+                .requirement
+                .split_once('/')
+                .unwrap_or(("", p.requirement.as_str()));
+            if let Ok(c) = self.cats.get(prod) {
+                push_unique(&mut products, c.name.get(lang).to_string());
+                if let Some(r) = c.requirement(req) {
+                    push_unique(&mut purposes, r.purpose.get(lang).to_string());
+                }
+            }
+            let cond = because_text(&p.because, lang);
+            let cond = if p.because.iter().all(|b| b == "always") {
+                cond
+            } else {
+                format!("{} {cond}", lang.pick("when", "条件:"))
+            };
+            push_unique(
+                &mut basis,
+                format!("{} {} ({cond})", p.source, p.requirement),
+            );
+        }
+        let from_internet =
+            from_zones.iter().any(|z| z == INTERNET) && to_zones.iter().any(|z| z != INTERNET);
+        let port_count = o.ports.len();
+        let wide = port_count > WIDE_PORTS;
+        if from_internet {
+            notes.push(
+                lang.pick("Inbound from the internet", "インターネットからの受信")
+                    .to_string(),
+            );
+        }
+        if wide {
+            notes.push(
+                lang.pick(
+                    &format!("Wide port range: {port_count} ports"),
+                    &format!("広いポート範囲: {port_count} ポート"),
+                )
+                .to_string(),
+            );
+        }
+        let reqs = o.requirements();
+        for f in self
+            .findings
+            .iter()
+            .filter(|f| reqs.contains(&f.requirement))
+        {
+            push_unique(
+                &mut notes,
+                format!(
+                    "[{}] {}",
+                    severity_text(f.severity, lang),
+                    f.message.get(lang)
+                ),
+            );
+        }
+        Row {
+            request_no: format!("FW-{point}-{n:03}"),
+            change,
+            direction: o.direction,
+            from_zone_names: zone_names(&from_zones),
+            to_zone_names: zone_names(&to_zones),
+            from_zones,
+            to_zones,
+            from: side(&o.from_roles, &o.from),
+            to: side(&o.to_roles, &o.to),
+            from_roles: o.from_roles.iter().cloned().collect(),
+            to_roles: o.to_roles.iter().cloned().collect(),
+            protocol: o.protocol,
+            ports: o.ports.to_strings(),
+            port_count,
+            services: services(o, lang),
+            purposes,
+            basis,
+            products,
+            notes,
+            from_internet,
+            wide,
+        }
+    }
+}
+
+fn kind_text(kind: &str, lang: Lang) -> String {
+    if kind == "network" {
+        lang.pick("network firewall", "ネットワーク FW")
+    } else {
+        lang.pick("host firewall", "ホスト FW")
+    }
+    .to_string()
+}
+
+fn common(plan: &Plan, site: &Site, cats: &Catalogs, lang: Lang) -> Report {
+    let mut options = Vec::new();
+    for p in &plan.products {
+        let cat = cats.get(&p.id).ok();
+        for (id, value) in p.options.iter() {
+            let def = cat.and_then(|c| c.option(id));
+            options.push(OptionRow {
+                product: p.id.clone(),
+                product_name: cat.map_or_else(|| p.id.clone(), |c| c.name.get(lang).to_string()),
+                option: id.to_string(),
+                value: value.to_string(),
+                is_default: def.is_some_and(|d| &d.default == value),
+                description: def.map_or_else(String::new, |d| d.description.get(lang).to_string()),
+            });
+        }
+    }
+    Report {
+        lang,
+        site: plan.site.clone(),
+        diff_from: None,
+        options,
+        findings: plan
+            .findings
+            .iter()
+            .map(|f| FindingRow {
+                severity: f.severity,
+                severity_text: severity_text(f.severity, lang).to_string(),
+                requirement: f.requirement.clone(),
+                message: f.message.get(lang).to_string(),
+            })
+            .collect(),
+        warnings: plan
+            .warnings
+            .iter()
+            .map(|w| w.get(lang).to_string())
+            .collect(),
+        zones: zone_infos(site, lang),
+        roles: role_infos(&[site], cats, lang),
+        points: Vec::new(),
+    }
+}
+
+/// The report of a plan, restricted to enforcement point `only` when given.
+pub fn build(plan: &Plan, site: &Site, cats: &Catalogs, only: Option<&str>, lang: Lang) -> Report {
+    let mut report = common(plan, site, cats, lang);
+    let ctx = Ctx {
+        site,
+        cats,
+        lang,
+        findings: &plan.findings,
+    };
+    for p in plan
+        .enforcement_points
+        .iter()
+        .filter(|p| only.is_none_or(|id| p.id == id))
+    {
+        let host = p.kind == "host";
+        report.points.push(PointReport {
+            id: p.id.clone(),
+            kind_text: kind_text(p.kind, lang),
+            target: p.target.as_str().to_string(),
+            rows: p
+                .openings
+                .iter()
+                .enumerate()
+                .map(|(i, o)| ctx.row(&p.id, i + 1, o, host, None))
+                .collect(),
+        });
+    }
+    report
+}
+
+/// The change report from `old` to `new`: per enforcement point the openings to add, then
+/// those to remove (as [`crate::diff::diff`] computes them). Options, findings and zones are
+/// the new site's.
+pub fn build_diff(
+    old: (&Plan, &Site),
+    new: (&Plan, &Site),
+    cats: &Catalogs,
+    only: Option<&str>,
+    lang: Lang,
+) -> Report {
+    let changes: Vec<PointChanges> = crate::diff::diff(old.0, new.0);
+    let mut report = common(new.0, new.1, cats, lang);
+    // Two versions of one site usually share a name: then the old file tells them apart.
+    report.diff_from = Some(if old.0.site == new.0.site {
+        format!("{} ({})", old.0.site, old.1.origin)
+    } else {
+        old.0.site.clone()
+    });
+    report.roles = role_infos(&[old.1, new.1], cats, lang);
+    let mut findings = new.0.findings.clone();
+    findings.extend(old.0.findings.iter().cloned());
+    let ctx = Ctx {
+        site: new.1,
+        cats,
+        lang,
+        findings: &findings,
+    };
+    for id in new
+        .0
+        .enforcement_points
+        .iter()
+        .chain(&old.0.enforcement_points)
+        .map(|p| p.id.as_str())
+        .filter(|id| only.is_none_or(|o| o == *id))
+        .collect::<Vec<_>>()
+    {
+        if report.points.iter().any(|p| p.id == id) {
+            continue;
+        }
+        let Some(pp) = new.0.point(id).or_else(|| old.0.point(id)) else {
+            continue;
+        };
+        let host = pp.kind == "host";
+        let mut rows = Vec::new();
+        if let Some(c) = changes.iter().find(|c| c.id == id) {
+            for (ops, change) in [(&c.add, Change::Add), (&c.remove, Change::Remove)] {
+                for o in ops {
+                    let n = rows.len() + 1;
+                    rows.push(ctx.row(id, n, o, host, Some(change)));
+                }
+            }
+        }
+        report.points.push(PointReport {
+            id: id.to_string(),
+            kind_text: kind_text(pp.kind, lang),
+            target: pp.target.as_str().to_string(),
+            rows,
+        });
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn hq(lang: Lang) -> Report {
+        let cats = Catalogs::builtin();
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/hq.yaml");
+        let site = crate::site::load_path(std::path::Path::new(path), &cats).unwrap();
+        let plan = crate::plan::plan(&site, &cats);
+        build(&plan, &site, &cats, None, lang)
+    }
+
+    /// The report of hq with its YAML edited by `edit`.
+    pub(crate) fn hq_edited(edit: impl Fn(&str) -> String, lang: Lang) -> Report {
+        let cats = Catalogs::builtin();
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/hq.yaml");
+        let text = edit(&std::fs::read_to_string(path).unwrap());
+        let file = crate::diag::SourceFile::new("hq-edited.yaml", text);
+        let site = crate::site::load(file, &cats).unwrap();
+        let plan = crate::plan::plan(&site, &cats);
+        build(&plan, &site, &cats, None, lang)
+    }
+
+    #[test]
+    fn wide_ranges_and_internet_inbound_are_flagged() {
+        let r = hq_edited(
+            |t| {
+                t.replace("rpc_ports: fixed", "rpc_ports: dynamic").replace(
+                    "      client: zone:clients",
+                    "      client: [zone:clients, zone:internet]",
+                )
+            },
+            Lang::En,
+        );
+        let wide: Vec<&Row> = r.rows().filter(|x| x.wide).collect();
+        assert!(!wide.is_empty());
+        assert!(wide.iter().all(|x| x.port_count > WIDE_PORTS));
+        assert!(
+            wide[0]
+                .notes
+                .iter()
+                .any(|n| n.starts_with("Wide port range"))
+        );
+        let inbound: Vec<&Row> = r.rows().filter(|x| x.from_internet).collect();
+        assert!(
+            !inbound.is_empty(),
+            "clients on the internet reach the auth agent"
+        );
+        assert!(
+            inbound
+                .iter()
+                .all(|x| x.from_zones.contains(&INTERNET.to_string()))
+        );
+        assert!(
+            inbound[0]
+                .notes
+                .contains(&"Inbound from the internet".to_string())
+        );
+        assert!(
+            !r.rows()
+                .any(|x| x.from_internet && x.from_zones == [INTERNET] && x.to_zones == [INTERNET])
+        );
+    }
+
+    #[test]
+    fn widths_count_japanese_double() {
+        assert_eq!(text_width("abc"), 3);
+        assert_eq!(text_width("申請番号"), 8);
+        assert_eq!(text_width("TMWS クラウド"), 13);
+        assert_eq!(text_width("ＡＢ"), 4);
+    }
+
+    #[test]
+    fn hq_rows_resolve_every_column() {
+        let r = hq(Lang::Ja);
+        let core = r.points.iter().find(|p| p.id == "fw-core").unwrap();
+        let first = &core.rows[0];
+        assert_eq!(first.request_no, "FW-fw-core-001");
+        assert_eq!(first.from_zone_names, ["サーバーセグメント"]);
+        assert_eq!(first.to_zone_names, ["クライアント LAN"]);
+        assert_eq!(first.ports, ["445", "9132-9133"]);
+        assert!(first.services.contains(&"445 microsoft-ds".to_string()));
+        assert!(
+            first
+                .basis
+                .iter()
+                .any(|b| b.starts_with("003_d7d660b22b450e18.txt#5 devicelock/smb"))
+        );
+        assert_eq!(first.products, ["DeviceLock"]);
+        assert!(!first.purposes.is_empty());
+        let agents = r.points.iter().find(|p| p.id == "dl-agents").unwrap();
+        assert_eq!(agents.rows[0].notes[0], "ホストへの受信");
+        // every option of every product
+        assert_eq!(r.options.iter().filter(|o| o.product == "tmws").count(), 11);
+    }
+
+    #[test]
+    fn services_name_short_ranges_and_summarise_long_ones() {
+        let o = Opening {
+            direction: Direction::Forward,
+            from: AddrSet::new(),
+            to: AddrSet::new(),
+            protocol: Protocol::Tcp,
+            ports: crate::portset::PortSet::parse("445,1024-65535").unwrap(),
+            from_roles: BTreeSet::new(),
+            to_roles: BTreeSet::new(),
+            provenance: vec![],
+        };
+        assert_eq!(
+            services(&o, Lang::En),
+            ["445 microsoft-ds", "1024-65535 (range)"]
+        );
+    }
+}

@@ -1,0 +1,533 @@
+//! `portplan report` as a user meets it: the XLSX read back with calamine, the SVG and HTML
+//! parsed, Markdown/DOT/SVG snapshots, and the documents rendered by real tools (Chromium,
+//! LibreOffice).
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use calamine::{Data, Range, Reader, Xlsx, open_workbook};
+use common::{portplan, require_tool, stdout};
+use serde_json::Value;
+
+const HQ: &str = "examples/hq.yaml";
+
+fn tmp(test: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("portplan-report-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn xlsx(args: &[&str], dir: &Path, name: &str) -> Xlsx<std::io::BufReader<std::fs::File>> {
+    let out = dir.join(name);
+    let mut all: Vec<&str> = args.to_vec();
+    let o = out.to_str().unwrap();
+    all.extend(["--format", "xlsx", "-o", o]);
+    portplan().args(&all).assert().success();
+    open_workbook(&out).unwrap()
+}
+
+fn cells(r: &Range<Data>) -> Vec<Vec<String>> {
+    r.rows()
+        .map(|row| row.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+/// The hq plan as JSON: (point id, openings).
+fn hq_points() -> Vec<(String, Vec<Value>)> {
+    let v: Value = serde_json::from_str(&stdout(&["plan", HQ, "--format", "json"])).unwrap();
+    v["enforcement_points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_string(),
+                p["openings"].as_array().unwrap().clone(),
+            )
+        })
+        .collect()
+}
+
+fn proto_ports(o: &Value) -> String {
+    let ports: Vec<&str> = o["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    format!("{} {}", o["protocol"].as_str().unwrap(), ports.join(","))
+}
+
+fn ssh_like_condition(rows: &[Vec<String>]) -> bool {
+    rows.iter()
+        .any(|r| r[9].contains("tmws/syslog-ssh (条件: syslog_tool)"))
+}
+
+const JA: [&str; 12] = [
+    "申請番号",
+    "送信元ゾーン",
+    "送信元",
+    "宛先ゾーン",
+    "宛先",
+    "プロトコル",
+    "宛先ポート",
+    "サービス名",
+    "用途",
+    "根拠",
+    "製品",
+    "備考",
+];
+
+const EN: [&str; 12] = [
+    "Request no.",
+    "Source zone",
+    "Source",
+    "Destination zone",
+    "Destination",
+    "Protocol",
+    "Destination port",
+    "Service name",
+    "Purpose",
+    "Basis",
+    "Product",
+    "Notes",
+];
+
+#[test]
+fn xlsx_ja_sheets_headers_rows_and_options() {
+    let dir = tmp("xlsx-ja");
+    let mut wb = xlsx(&["report", HQ, "--lang", "ja"], &dir, "hq.xlsx");
+    assert_eq!(
+        wb.sheet_names(),
+        ["概要", "オプション", "fw-core", "fw-edge", "dl-agents"]
+    );
+    let points = hq_points();
+    for (id, openings) in &points {
+        let rows = cells(&wb.worksheet_range(id).unwrap());
+        assert_eq!(rows[0], JA, "{id} header");
+        assert_eq!(rows.len() - 1, openings.len(), "{id}: one row per opening");
+        for (i, r) in rows[1..].iter().enumerate() {
+            assert_eq!(r[0], format!("FW-{id}-{:03}", i + 1));
+            assert_eq!(r[5], openings[i]["protocol"].as_str().unwrap());
+        }
+    }
+    // The devicelock smb row: AD server → agents, 445/tcp.
+    let core = cells(&wb.worksheet_range("fw-core").unwrap());
+    let smb = core
+        .iter()
+        .find(|r| r[2].contains("Active Directory") && r[6] == "445")
+        .expect("AD → agents 445/tcp row");
+    assert_eq!(smb[1], "サーバーセグメント");
+    assert!(smb[2].contains("10.10.0.4/32"), "{smb:?}");
+    assert_eq!(smb[3], "クライアント LAN");
+    assert!(smb[4].contains("DeviceLock Service"), "{smb:?}");
+    assert!(smb[4].contains("10.20.0.0/16"), "{smb:?}");
+    assert_eq!(smb[5], "tcp");
+    assert_eq!(smb[7], "445 microsoft-ds");
+    assert!(smb[8].contains("SMB"), "purpose: {smb:?}");
+    assert!(
+        smb[9].contains("003_d7d660b22b450e18.txt#5 devicelock/smb"),
+        "basis: {smb:?}"
+    );
+    assert!(
+        smb[9].contains("devicelock/smb (常に)"),
+        "basis condition: {smb:?}"
+    );
+    assert!(ssh_like_condition(&core), "conditions are named");
+    assert_eq!(smb[10], "DeviceLock");
+    // Conditions in the basis: the syslog ssh row holds only with the tool.
+    let ssh = core.iter().find(|r| r[6] == "22").unwrap();
+    assert!(ssh[9].contains("syslog_tool"), "{ssh:?}");
+    assert_eq!(ssh[7], "22 ssh");
+    // The captive portal row carries the finding in its notes.
+    let portal = core
+        .iter()
+        .find(|r| r[9].contains("agent-captive-portal"))
+        .unwrap();
+    assert!(portal[11].contains("警告"), "{portal:?}");
+    // Host firewall rows say which way.
+    let agents = cells(&wb.worksheet_range("dl-agents").unwrap());
+    assert_eq!(agents[1][11], "ホストへの受信");
+
+    // Every option of every product, with its value.
+    let opts = cells(&wb.worksheet_range("オプション").unwrap());
+    let v: Value = serde_json::from_str(&stdout(&["plan", HQ, "--format", "json"])).unwrap();
+    let mut n = 0;
+    for p in v["products"].as_array().unwrap() {
+        for (k, val) in p["options"].as_object().unwrap() {
+            let val = match val {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            assert!(
+                opts.iter().any(|r| r[1] == *k && r[2] == val),
+                "option {k}={val} listed"
+            );
+            n += 1;
+        }
+    }
+    assert!(n >= 16);
+    assert!(opts.iter().any(|r| r[0] == "指摘事項"), "findings section");
+    assert!(
+        opts.iter()
+            .any(|r| r[1] == "tmws/agent-captive-portal" && r[0] == "警告"),
+        "finding listed"
+    );
+    assert!(opts.iter().any(|r| r[0] == "サイト定義の警告"));
+    // The summary counts the openings per point.
+    let summary = cells(&wb.worksheet_range("概要").unwrap());
+    for (id, openings) in &points {
+        assert!(
+            summary
+                .iter()
+                .any(|r| r[0] == *id && r[3] == openings.len().to_string()),
+            "{id} in summary"
+        );
+    }
+    // Real tables on the request sheets.
+    wb.load_tables().unwrap();
+    for (id, _) in &points {
+        assert_eq!(wb.table_names_in_sheet(id).len(), 1, "{id} has a table");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn xlsx_en_headers_frozen_row_and_autofilter() {
+    let dir = tmp("xlsx-en");
+    let mut wb = xlsx(&["report", HQ, "--lang", "en"], &dir, "hq.xlsx");
+    assert_eq!(
+        wb.sheet_names(),
+        ["Summary", "Options", "fw-core", "fw-edge", "dl-agents"]
+    );
+    let edge = cells(&wb.worksheet_range("fw-edge").unwrap());
+    assert_eq!(edge[0], EN);
+    let ntp = edge.iter().find(|r| r[6] == "123").unwrap();
+    assert_eq!(ntp[5], "udp");
+    assert_eq!(ntp[7], "123 ntp");
+    assert_eq!(ntp[3], "Internet");
+    assert!(ntp[4].contains("pool.ntp.org"));
+    assert!(ntp[9].contains("(when syslog_tool)"), "{ntp:?}");
+    // Inside the file: the header row is frozen, the table has an autofilter, long cells wrap.
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(dir.join("hq.xlsx")).unwrap()).unwrap();
+    let mut read = |name: &str| {
+        let mut s = String::new();
+        zip.by_name(name).unwrap().read_to_string(&mut s).unwrap();
+        s
+    };
+    let sheet3 = read("xl/worksheets/sheet3.xml");
+    assert!(
+        sheet3.contains("ySplit=\"1\"") && sheet3.contains("state=\"frozen\""),
+        "frozen header"
+    );
+    assert!(sheet3.contains("<tablePart"), "table on the sheet");
+    assert!(sheet3.contains("<col "), "column widths");
+    let table = read("xl/tables/table2.xml");
+    assert!(table.contains("<autoFilter"), "{table}");
+    let styles = read("xl/styles.xml");
+    assert!(styles.contains("wrapText=\"1\""));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn xlsx_change_sheet_from_diff() {
+    let dir = tmp("xlsx-diff");
+    let hq = std::fs::read_to_string(HQ).unwrap();
+    let old = hq
+        .replace("rpc_ports: fixed", "rpc_ports: dynamic")
+        .replace("captive_portal: true", "captive_portal: false");
+    assert_ne!(old, hq);
+    let old_path = dir.join("old.yaml");
+    std::fs::write(&old_path, old).unwrap();
+    let mut wb = xlsx(
+        &[
+            "report",
+            HQ,
+            "--diff-from",
+            old_path.to_str().unwrap(),
+            "--lang",
+            "ja",
+        ],
+        &dir,
+        "change.xlsx",
+    );
+    let core = cells(&wb.worksheet_range("fw-core").unwrap());
+    assert_eq!(core[0][0], "申請番号");
+    assert_eq!(core[0][1], "変更");
+    assert_eq!(&core[0][2..], &JA[1..]);
+    let added = core
+        .iter()
+        .find(|r| r[1] == "追加")
+        .expect("captive portal 443 added");
+    assert_eq!(added[7], "443");
+    assert!(added[10].contains("agent-captive-portal"));
+    let removed: Vec<&Vec<String>> = core.iter().filter(|r| r[1] == "削除").collect();
+    assert!(
+        removed.iter().any(|r| r[7] == "135, 1024-9131, 9134-65535"),
+        "dynamic RPC range removed: {removed:?}"
+    );
+    assert!(
+        removed.iter().any(|r| r[8].contains("135 epmap")
+            && r[8].contains("9134-65535 (範囲)")
+            && r[12].contains("広いポート範囲")),
+        "{removed:?}"
+    );
+    // English labels for the change column.
+    let mut wb = xlsx(
+        &[
+            "report",
+            HQ,
+            "--diff-from",
+            old_path.to_str().unwrap(),
+            "--lang",
+            "en",
+            "--for",
+            "fw-core",
+        ],
+        &dir,
+        "change-en.xlsx",
+    );
+    assert_eq!(wb.sheet_names(), ["Summary", "Options", "fw-core"]);
+    let core = cells(&wb.worksheet_range("fw-core").unwrap());
+    assert_eq!(core[0][1], "Change");
+    assert!(core.iter().any(|r| r[1] == "Add"));
+    assert!(core.iter().any(|r| r[1] == "Remove"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The SVG parsed as XML: (zone ids, edge titles and their label texts).
+fn svg_parts(svg: &str) -> (Vec<String>, Vec<(String, String)>) {
+    let doc = roxmltree::Document::parse(svg).expect("SVG is well-formed XML");
+    let zones = doc
+        .descendants()
+        .filter_map(|n| n.attribute("data-zone").map(String::from))
+        .collect();
+    let edges = doc
+        .descendants()
+        .filter(|n| {
+            n.tag_name().name() == "g"
+                && n.attribute("class").is_some_and(|c| c.starts_with("edge"))
+        })
+        .map(|g| {
+            let title = g
+                .children()
+                .find(|c| c.tag_name().name() == "title")
+                .and_then(|t| t.text())
+                .unwrap_or("")
+                .to_string();
+            let labels: Vec<&str> = g
+                .children()
+                .filter(|c| c.tag_name().name() == "text")
+                .filter_map(|t| t.text())
+                .collect();
+            (title, labels.join("\n"))
+        })
+        .collect();
+    (zones, edges)
+}
+
+fn assert_every_opening_drawn(svg: &str) {
+    let (zones, edges) = svg_parts(svg);
+    assert_eq!(zones, ["clients", "servers", "internet"]);
+    for (id, openings) in hq_points() {
+        for (i, o) in openings.iter().enumerate() {
+            let no = format!("FW-{id}-{:03}", i + 1);
+            let pp = proto_ports(o);
+            assert!(
+                edges
+                    .iter()
+                    .any(|(t, l)| t.split(' ').any(|x| x == no) && l.lines().any(|x| x == pp)),
+                "{no} ({pp}) is drawn"
+            );
+        }
+    }
+}
+
+#[test]
+fn svg_is_xml_with_every_zone_and_opening() {
+    for lang in ["en", "ja"] {
+        let svg = stdout(&["report", HQ, "--format", "svg", "--lang", lang]);
+        assert_every_opening_drawn(&svg);
+        assert!(svg.contains("Noto Sans CJK JP"));
+        assert!(!svg.contains("href=\"http"), "no external references");
+    }
+}
+
+#[test]
+fn html_is_self_contained_and_lists_every_opening() {
+    let html = stdout(&["report", HQ, "--format", "html", "--lang", "ja"]);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<html lang=\"ja\">"));
+    for needle in [
+        "src=\"http",
+        "href=\"http",
+        "<script",
+        "<link",
+        "@import",
+        "url(http",
+    ] {
+        assert!(!html.contains(needle), "external reference {needle}");
+    }
+    for h in JA {
+        assert!(html.contains(&format!("<th>{h}</th>")), "header {h}");
+    }
+    for (id, openings) in hq_points() {
+        assert!(html.contains(&format!("<h2 id=\"point-{id}\">")));
+        for i in 0..openings.len() {
+            assert!(html.contains(&format!("<td>FW-{id}-{:03}</td>", i + 1)));
+        }
+    }
+    assert!(html.contains("オプション") && html.contains("指摘事項"));
+    // The inline diagram is the SVG report, well-formed.
+    let start = html.find("<svg").unwrap();
+    let end = html.find("</svg>").unwrap() + "</svg>".len();
+    assert_every_opening_drawn(&html[start..end]);
+    // Every <tr> is closed: rows = openings + headers.
+    assert_eq!(html.matches("<tr").count(), html.matches("</tr>").count());
+}
+
+#[test]
+fn markdown_escapes_and_snapshots() {
+    let md = stdout(&["report", HQ, "--format", "md", "--lang", "ja"]);
+    assert!(md.contains("| 申請番号 | 送信元ゾーン |"));
+    assert!(md.contains("```dot\ndigraph portplan {"));
+    insta::assert_snapshot!("report_hq_md_ja", md);
+    let md = stdout(&[
+        "report", HQ, "--format", "md", "--lang", "en", "--for", "fw-edge",
+    ]);
+    assert!(!md.contains("## fw-core"));
+    insta::assert_snapshot!("report_hq_md_en_fw_edge", md);
+}
+
+#[test]
+fn dot_and_svg_snapshots() {
+    let dot = stdout(&["report", HQ, "--format", "dot", "--lang", "ja"]);
+    assert!(dot.contains("subgraph \"cluster_0_clients\""));
+    insta::assert_snapshot!("report_hq_dot_ja", dot);
+    let svg = stdout(&["report", HQ, "--format", "svg", "--lang", "en"]);
+    insta::assert_snapshot!("report_hq_svg_en", svg);
+}
+
+#[test]
+fn format_follows_the_extension_and_files_are_written() {
+    let dir = tmp("ext");
+    for (name, head) in [
+        ("r.md", "# "),
+        ("r.html", "<!DOCTYPE html>"),
+        ("r.svg", "<svg "),
+        ("r.dot", "digraph "),
+    ] {
+        let p = dir.join(name);
+        let out = portplan()
+            .args(["report", HQ, "-o", p.to_str().unwrap()])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        assert!(out.stdout.is_empty());
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.starts_with(head), "{name}: {}", &text[..40]);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_input_exits_2_with_help() {
+    let out = portplan()
+        .args(["report", HQ, "--format", "xlsx"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-o FILE"));
+    let out = portplan()
+        .args(["report", HQ, "--for", "fw-cor", "--format", "md"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did you mean `fw-core`"), "{err}");
+    assert!(out.stdout.is_empty());
+    let out = portplan()
+        .args(["report", "examples/nope.yaml", "--format", "md"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn html_renders_in_chromium() {
+    if !require_tool(&["chromium"], "html_renders_in_chromium") {
+        return;
+    }
+    let dir = tmp("chromium");
+    let html = dir.join("hq.html");
+    portplan()
+        .args(["report", HQ, "--lang", "ja", "-o", html.to_str().unwrap()])
+        .assert()
+        .success();
+    let png = dir.join("hq.png");
+    let profile = dir.join("profile");
+    let status = std::process::Command::new("timeout")
+        .args(["120", "chromium"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg("--window-size=1400,3000")
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "chromium: {status:?}");
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    assert!(
+        bytes.len() > 50_000,
+        "a page with content: {} bytes",
+        bytes.len()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn xlsx_converts_to_pdf_in_libreoffice() {
+    if !require_tool(&["libreoffice"], "xlsx_converts_to_pdf_in_libreoffice") {
+        return;
+    }
+    let dir = tmp("libreoffice");
+    let x = dir.join("hq.xlsx");
+    portplan()
+        .args(["report", HQ, "--lang", "ja", "-o", x.to_str().unwrap()])
+        .assert()
+        .success();
+    let out = std::process::Command::new("timeout")
+        .args(["180", "libreoffice"])
+        .arg(format!(
+            "-env:UserInstallation=file://{}",
+            dir.join("lo").display()
+        ))
+        .args(["--headless", "--convert-to", "pdf", "--outdir"])
+        .arg(&dir)
+        .arg(&x)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "libreoffice: {out:?}");
+    let pdf = std::fs::read(dir.join("hq.pdf")).unwrap();
+    assert!(pdf.starts_with(b"%PDF"), "a PDF");
+    assert!(pdf.len() > 10_000, "with content: {} bytes", pdf.len());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
