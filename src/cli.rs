@@ -474,6 +474,11 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
                 print(&output::verify::listen_dry_run(&lp, *format, lang));
                 return Ok(EXIT_OK);
             }
+            if lp.ports.is_empty() {
+                // Nothing to accept: say so and stop, rather than wait out the duration.
+                print(&output::verify::listen_dry_run(&lp, *format, lang));
+                return Ok(EXIT_OK);
+            }
             let (report, bound) = crate::verify::listen::bind(&lp)?;
             print(&output::verify::listen_ready(
                 &report, *duration, *format, lang,

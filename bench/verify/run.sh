@@ -13,7 +13,7 @@
 # and once more with the UDP rule deleted on the router ("udp-blocked"): the flows are then
 # really blocked, and a correct tool must say so.
 # Correctness: for each tool, how many flows it reports in the state they really are in.
-# Prints a summary table (also written to $WORK/summary.md). Needs root and nmap.
+# Prints a summary table (also written to $WORK/summary.md). Needs root, nmap and conntrack.
 #
 # Environment: WORK (default /tmp/portplan-verify-bench), TCP (5000), UDP (1000), ROUNDS (3),
 # NMAP_UDP (1; 0 skips the slow nmap -sU runs), BENCH_CONCURRENCY (512),
@@ -31,6 +31,7 @@ BENCH_CONCURRENCY=${BENCH_CONCURRENCY:-512}
 
 if [ "$(id -u)" != 0 ]; then echo "run.sh: needs root (network namespaces)" >&2; exit 2; fi
 command -v nmap >/dev/null || { echo "run.sh: needs nmap (apt-get install nmap)" >&2; exit 2; }
+command -v conntrack >/dev/null || { echo "run.sh: needs conntrack (apt-get install conntrack)" >&2; exit 2; }
 
 echo "== build"
 (cd "$ROOT" && cargo build --release --quiet)
@@ -182,6 +183,9 @@ done
 echo "== udp rule deleted"
 H=$(ip netns exec "$R" nft -a list chain inet portplan_fw forward | grep 'udp dport' | sed 's/.*# handle //')
 ip netns exec "$R" nft delete rule inet portplan_fw forward handle "$H"
+# Earlier rounds left UDP conntrack entries; a probe that reuses a source port would ride one
+# of them through ("established"), which is the kernel being right, not the tool. Start clean.
+ip netns exec "$R" conntrack -F 2>/dev/null || true
 portplan_run udp-blocked-portplan udp --concurrency "$BENCH_CONCURRENCY" --rate 20000
 if [ "$NMAP_UDP" = 1 ]; then nmap_run udp-blocked-nmap -sU "$WORK/udp.ports"; fi
 

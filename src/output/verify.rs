@@ -74,14 +74,16 @@ pub fn listen_dry_run(plan: &ListenPlan, format: VerifyFormat, lang: Lang) -> St
         return serde_json::to_string_pretty(&v).unwrap_or_default() + "\n";
     }
     let mut out = listen_table(&r, lang);
-    let _ = writeln!(
-        out,
-        "{}",
-        lang.pick(
-            "(dry run: nothing opened)",
-            "(ドライラン: 何も開いていません)"
-        )
-    );
+    if !plan.ports.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            lang.pick(
+                "(dry run: nothing opened)",
+                "(ドライラン: 何も開いていません)"
+            )
+        );
+    }
     out
 }
 
