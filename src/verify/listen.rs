@@ -161,17 +161,7 @@ pub fn bind(plan: &ListenPlan) -> Result<(BindReport, Bound)> {
 /// rides on the echo instead of going out alone. Failure only loses that.
 fn delay_acks(l: &std::net::TcpListener) {
     use std::os::fd::AsRawFd;
-    let zero: libc::c_int = 0;
-    // SAFETY: a valid socket descriptor and a c_int option of the right size.
-    unsafe {
-        libc::setsockopt(
-            l.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_QUICKACK,
-            (&zero as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-    }
+    super::set_int_option(l.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_QUICKACK, 0);
 }
 
 /// Who reached one responder.

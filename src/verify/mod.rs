@@ -723,6 +723,26 @@ pub fn probe_plan(site: &Site, plan: &Plan, host: &Host, to: Option<&str>) -> Re
     })
 }
 
+/// Set an integer socket option; failure is ignored (the options set this way are
+/// optimisations that an old kernel may lack).
+pub(crate) fn set_int_option(
+    fd: std::os::fd::RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) {
+    // SAFETY: `fd` is a socket the caller owns; the option value is a c_int of the size passed.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+}
+
 /// Parse `90`, `90s`, `1500ms`, `10m`, `2h` (a bare number is seconds).
 pub fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
     let s = s.trim();

@@ -399,17 +399,12 @@ async fn tcp(src: IpAddr, dst: SocketAddr, timeout: Duration) -> (Observed, Opti
 /// probe; failure only loses that.
 fn delay_handshake_ack(sock: &tokio::net::TcpSocket) {
     use std::os::fd::AsRawFd;
-    let one: libc::c_int = 1;
-    // SAFETY: a valid socket descriptor and a c_int option of the right size.
-    unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_DEFER_ACCEPT,
-            (&one as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-    }
+    super::set_int_option(
+        sock.as_raw_fd(),
+        libc::IPPROTO_TCP,
+        libc::TCP_DEFER_ACCEPT,
+        1,
+    );
 }
 
 async fn read_line(s: &mut tokio::net::TcpStream, buf: &mut [u8], within: Duration) -> usize {
