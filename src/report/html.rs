@@ -13,7 +13,7 @@ h2 { font-size: 18px; margin-top: 28px; border-bottom: 2px solid #90a4ae; }
 table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
 th, td { border: 1px solid #b0bec5; padding: 4px 6px; vertical-align: top; text-align: left; }
 th { background: #eceff1; position: sticky; top: 0; }
-td { white-space: pre-line; }
+td { white-space: pre-line; min-width: 4.5em; }
 td:first-child { white-space: nowrap; }
 tr.internet td { background: #ffebee; }
 tr.wide td { background: #fff3e0; }
