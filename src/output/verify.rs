@@ -317,6 +317,57 @@ fn rtt_text(r: &ProbeResult) -> String {
     r.rtt_ms.map(|m| format!("{m:.2}")).unwrap_or_default()
 }
 
+/// What a probe plan leaves out, and why: sampled ranges, destinations without closed checks,
+/// flows not probed.
+fn plan_notes(p: &ProbePlan, lang: Lang) -> String {
+    let mut out = String::new();
+    for s in &p.sampled {
+        let _ = writeln!(
+            out,
+            "{} {} {}/{}: {} {}",
+            lang.pick("sampled", "抜き取り"),
+            s.addr,
+            s.protocol,
+            s.range,
+            s.tested,
+            lang.pick("evenly spread ports tested", "ポートを均等に抜き取って検査")
+        );
+    }
+    for d in &p.unenforced {
+        let _ = writeln!(
+            out,
+            "{} {d}: {}",
+            lang.pick("no closed checks towards", "閉鎖確認なし:"),
+            lang.pick(
+                "no enforcement point of the site lies between",
+                "間にサイトの適用ポイントがありません"
+            )
+        );
+    }
+    for d in &p.internet {
+        let _ = writeln!(
+            out,
+            "{} {d}: {}",
+            lang.pick("no closed checks towards", "閉鎖確認なし:"),
+            lang.pick(
+                "an internet host is not ours to scan; only its required flows are probed",
+                "インターネット上のホストへは閉鎖確認を行いません。必要な通信のみ検査します"
+            )
+        );
+    }
+    for s in &p.skipped {
+        let _ = writeln!(
+            out,
+            "{} {} → {}: {}",
+            lang.pick("not probed", "未検査"),
+            s.requirement,
+            s.to,
+            s.reason.get(lang)
+        );
+    }
+    out
+}
+
 /// What `probe --dry-run` would send.
 pub fn probe_dry_run(p: &ProbePlan, format: VerifyFormat, lang: Lang) -> String {
     if format != VerifyFormat::Table {
@@ -367,16 +418,7 @@ pub fn probe_dry_run(p: &ProbePlan, format: VerifyFormat, lang: Lang) -> String 
             "件 (ドライラン: 送信していません)"
         )
     );
-    for s in &p.skipped {
-        let _ = writeln!(
-            out,
-            "{} {} → {}: {}",
-            lang.pick("not probed", "未検査"),
-            s.requirement,
-            s.to,
-            s.reason.get(lang)
-        );
-    }
+    out.push_str(&plan_notes(p, lang));
     out
 }
 
@@ -481,39 +523,7 @@ fn probe_table(r: &ProbeReport, lang: Lang) -> String {
             )
         );
     }
-    for s in &r.plan.sampled {
-        let _ = writeln!(
-            out,
-            "{} {} {}/{}: {} {}",
-            lang.pick("sampled", "抜き取り"),
-            s.addr,
-            s.protocol,
-            s.range,
-            s.tested,
-            lang.pick("evenly spread ports tested", "ポートを均等に抜き取って検査")
-        );
-    }
-    for d in &r.plan.unenforced {
-        let _ = writeln!(
-            out,
-            "{} {d}: {}",
-            lang.pick("no closed checks towards", "閉鎖確認なし:"),
-            lang.pick(
-                "no enforcement point of the site lies between",
-                "間にサイトの適用ポイントがありません"
-            )
-        );
-    }
-    for s in &r.plan.skipped {
-        let _ = writeln!(
-            out,
-            "{} {} → {}: {}",
-            lang.pick("not probed", "未検査"),
-            s.requirement,
-            s.to,
-            s.reason.get(lang)
-        );
-    }
+    out.push_str(&plan_notes(&r.plan, lang));
     out
 }
 

@@ -13,9 +13,10 @@
 //!   ports are sampled at [`SAMPLE_PER_RANGE`] fixed points ([`sample`]), and the listener also
 //!   opens the must-be-closed sample, so a firewall that lets one of them through is caught as
 //!   `unexpected-open` rather than guessed from a reset.
-//! - **Closed checks only where a firewall decides.** A port is checked closed from S to D only
-//!   when the site has an enforcement point between them (a network firewall with S and D on
-//!   different sides, or a host firewall on either); elsewhere nothing in the plan closes it.
+//! - **Closed checks only where a firewall decides, and never on the internet.** A port is
+//!   checked closed from S to D only when the site has an enforcement point between them (a
+//!   network firewall with S and D on different sides, or a host firewall on either) and D is in
+//!   one of the site's own zones: probing a stranger's risky ports would be a scan.
 
 pub mod listen;
 pub mod probe;
@@ -472,6 +473,9 @@ pub struct ProbePlan {
     pub sampled: Vec<SampledRange>,
     /// Destinations without a firewall between: no closed checks there.
     pub unenforced: Vec<IpAddr>,
+    /// Destinations on the internet: required flows only, never closed checks (a probe of
+    /// someone else's 3389/tcp is a scan, whatever our firewall says).
+    pub internet: Vec<IpAddr>,
 }
 
 /// Port sets and the `product/requirement` behind each.
@@ -673,7 +677,15 @@ pub fn probe_plan(site: &Site, plan: &Plan, host: &Host, to: Option<&str>) -> Re
             _ => None,
         })
         .collect();
+    let mut internet = BTreeSet::new();
     for (s, d) in pairs {
+        if site
+            .zone_of_ip(d)
+            .is_none_or(|z| z.id == crate::site::INTERNET)
+        {
+            internet.insert(d);
+            continue;
+        }
         let points = enforced_between(site, s, d);
         if points.is_empty() {
             unenforced.insert(d);
@@ -720,6 +732,7 @@ pub fn probe_plan(site: &Site, plan: &Plan, host: &Host, to: Option<&str>) -> Re
         skipped,
         sampled,
         unenforced: unenforced.into_iter().collect(),
+        internet: internet.into_iter().collect(),
     })
 }
 
