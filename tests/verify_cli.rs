@@ -266,3 +266,46 @@ fn probe_junit_and_table_on_loopback_without_listener() {
     assert!(text.contains("FAIL"), "{text}");
     assert!(text.contains("0 pass, 0 blocked, 5 refused"), "{text}");
 }
+
+#[test]
+fn large_runs_are_split_across_threads_and_keep_plan_order() {
+    // 300 separate ports (every other one, so none is sampled): enough for probe to split the
+    // run over its per-CPU runtimes. Nothing listens on 127.0.0.5, so every one is `refused`.
+    let dir = std::env::temp_dir().join(format!("portplan-many-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("cats")).unwrap();
+    let ports: Vec<String> = (0..300).map(|i| (31000 + 2 * i).to_string()).collect();
+    let cat = std::fs::read_to_string(format!("{CATS}/looptest.yaml"))
+        .unwrap()
+        .replace("[18080, 18443-18445]", &format!("[{}]", ports.join(", ")));
+    std::fs::write(dir.join("cats/looptest.yaml"), cat).unwrap();
+    let site = std::fs::read_to_string(LOOP)
+        .unwrap()
+        .replace("127.0.0.3", "127.0.0.5");
+    std::fs::write(dir.join("site.yaml"), site).unwrap();
+    let out = portplan()
+        .args(["--catalog-dir", dir.join("cats").to_str().unwrap()])
+        .args([
+            "probe",
+            dir.join("site.yaml").to_str().unwrap(),
+            "--from",
+            "127.0.0.2",
+        ])
+        .args(["--required-only", "--protocol", "tcp", "--format", "json"])
+        .args(["--timeout", "500ms", "--rate", "20000"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got: Vec<u64> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            assert_eq!(r["result"], "refused", "{r}");
+            r["port"].as_u64().unwrap()
+        })
+        .collect();
+    let want: Vec<u64> = (0..300).map(|i| 31000 + 2 * i).collect();
+    assert_eq!(got, want);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

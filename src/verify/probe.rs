@@ -217,97 +217,138 @@ pub fn run(
             ));
         }
     }
-    // One thread: the run is limited by the kernel's packet work, and a second worker only adds
-    // wake-ups (measured slower, bench/verify/RESULTS.md).
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::usage(tr!("cannot start: {e}", "開始できません: {e}"), None))?;
     let checks = std::mem::take(&mut plan.checks);
-    let host_addrs = plan.host.addrs.clone();
     let t0 = Instant::now();
-    let results = rt.block_on(async {
-        let resolved = resolve_names(&checks, &host_addrs).await;
-        let sem = Arc::new(tokio::sync::Semaphore::new(opts.concurrency));
-        let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(opts.rate)));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-        let mut set = tokio::task::JoinSet::new();
-        let mut out: Vec<Option<ProbeResult>> = vec![None; checks.len()];
-        for (i, c) in checks.into_iter().enumerate() {
-            tick.tick().await;
-            let Ok(permit) = sem.clone().acquire_owned().await else {
-                break;
-            };
-            let target = match &c.dst {
-                Dest::Addr(a) => c
-                    .src
-                    .map(|s| (s, *a))
-                    .ok_or_else(|| "no source".to_string()),
-                Dest::Name(n) => resolved
-                    .iter()
-                    .find(|(name, _)| name == n)
-                    .map(|(_, r)| r.clone())
-                    .unwrap_or_else(|| Err(format!("{n}: not resolved"))),
-            };
-            set.spawn(async move {
-                let (observed, rtt, resolved) = match target {
-                    Ok((src, dst)) => {
-                        let (o, rtt) = match c.protocol {
-                            Protocol::Tcp => {
-                                tcp(src, SocketAddr::new(dst, c.port), opts.timeout).await
-                            }
-                            Protocol::Udp => {
-                                udp(src, SocketAddr::new(dst, c.port), opts.timeout).await
-                            }
-                        };
-                        let name = matches!(c.dst, Dest::Name(_)).then_some(dst);
-                        (o, rtt, name.map(|d| (src, d)))
-                    }
-                    Err(e) => (Observed::Error(e), None, None),
-                };
-                drop(permit);
-                let mut check = c;
-                if let Some((src, _)) = resolved {
-                    check.src = Some(src);
-                }
-                let result = judge(check.expect, &observed);
-                (
-                    i,
-                    ProbeResult {
-                        check,
-                        resolved: resolved.map(|(_, d)| d),
-                        result,
-                        observed,
-                        rtt_ms: rtt.map(|d| d.as_secs_f64() * 1000.0),
-                    },
-                )
-            });
-            while let Some(Ok((i, r))) = set.try_join_next() {
-                progress(&r);
-                out[i] = Some(r);
+    let resolved = runtime()?.block_on(resolve_names(&checks, &plan.host.addrs));
+    // The run is bound by the kernel's work per packet, done on the CPU of the sending thread
+    // (through the veth pairs of a lab, the router's and the server's part too). Large runs
+    // are split into one independent single-threaded runtime per CPU (at most 2 here), each
+    // with its share of the concurrency and rate bounds, so both CPUs carry packets; a shared
+    // multi-threaded runtime measured slower (cross-thread wake-ups).
+    let shards = if checks.len() >= 256 && opts.concurrency >= 2 && opts.rate >= 2 {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
+    } else {
+        1
+    };
+    let mut parts: Vec<Vec<(usize, Check)>> = vec![Vec::new(); shards];
+    for (i, c) in checks.into_iter().enumerate() {
+        parts[i % shards].push((i, c));
+    }
+    let share = ProbeOptions {
+        timeout: opts.timeout,
+        concurrency: opts.concurrency / shards,
+        rate: opts.rate / shards as u32,
+    };
+    let resolved = &resolved;
+    let mut results: Vec<(usize, ProbeResult)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| {
+                scope.spawn(move || -> Result<Vec<(usize, ProbeResult)>> {
+                    Ok(runtime()?.block_on(run_shard(part, resolved, share, progress)))
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for h in handles {
+            match h.join() {
+                Ok(r) => all.extend(r?),
+                Err(p) => std::panic::resume_unwind(p),
             }
         }
-        while let Some(j) = set.join_next().await {
-            if let Ok((i, r)) = j {
-                progress(&r);
-                out[i] = Some(r);
-            }
-        }
-        out.into_iter().flatten().collect::<Vec<_>>()
-    });
+        Ok::<_, Error>(all)
+    })?;
+    results.sort_by_key(|(i, _)| *i);
     Ok(ProbeReport {
         plan,
         options: opts,
-        results,
+        results: results.into_iter().map(|(_, r)| r).collect(),
         elapsed_ms: t0.elapsed().as_secs_f64() * 1000.0,
     })
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::usage(tr!("cannot start: {e}", "開始できません: {e}"), None))
+}
+
+type Resolved = Vec<(String, std::result::Result<(IpAddr, IpAddr), String>)>;
+
+/// Run `checks` (with their indexes) within `opts`' bounds.
+async fn run_shard(
+    checks: Vec<(usize, Check)>,
+    resolved: &Resolved,
+    opts: ProbeOptions,
+    progress: &(dyn Fn(&ProbeResult) + Sync),
+) -> Vec<(usize, ProbeResult)> {
+    let sem = Arc::new(tokio::sync::Semaphore::new(opts.concurrency));
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(opts.rate)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut set = tokio::task::JoinSet::new();
+    let mut out = Vec::with_capacity(checks.len());
+    for (i, c) in checks {
+        tick.tick().await;
+        let Ok(permit) = sem.clone().acquire_owned().await else {
+            break;
+        };
+        let target = match &c.dst {
+            Dest::Addr(a) => c
+                .src
+                .map(|s| (s, *a))
+                .ok_or_else(|| "no source".to_string()),
+            Dest::Name(n) => resolved
+                .iter()
+                .find(|(name, _)| name == n)
+                .map(|(_, r)| r.clone())
+                .unwrap_or_else(|| Err(format!("{n}: not resolved"))),
+        };
+        set.spawn(async move {
+            let (observed, rtt, resolved) = match target {
+                Ok((src, dst)) => {
+                    let (o, rtt) = match c.protocol {
+                        Protocol::Tcp => tcp(src, SocketAddr::new(dst, c.port), opts.timeout).await,
+                        Protocol::Udp => udp(src, SocketAddr::new(dst, c.port), opts.timeout).await,
+                    };
+                    let name = matches!(c.dst, Dest::Name(_)).then_some(dst);
+                    (o, rtt, name.map(|d| (src, d)))
+                }
+                Err(e) => (Observed::Error(e), None, None),
+            };
+            drop(permit);
+            let mut check = c;
+            if let Some((src, _)) = resolved {
+                check.src = Some(src);
+            }
+            let result = judge(check.expect, &observed);
+            (
+                i,
+                ProbeResult {
+                    check,
+                    resolved: resolved.map(|(_, d)| d),
+                    result,
+                    observed,
+                    rtt_ms: rtt.map(|d| d.as_secs_f64() * 1000.0),
+                },
+            )
+        });
+        while let Some(Ok(r)) = set.try_join_next() {
+            progress(&r.1);
+            out.push(r);
+        }
+    }
+    while let Some(j) = set.join_next().await {
+        if let Ok(r) = j {
+            progress(&r.1);
+            out.push(r);
+        }
+    }
+    out
+}
+
 /// Resolve every name once: (name, Ok((source, address)) or Err(why)).
-async fn resolve_names(
-    checks: &[Check],
-    host: &[IpAddr],
-) -> Vec<(String, std::result::Result<(IpAddr, IpAddr), String>)> {
+async fn resolve_names(checks: &[Check], host: &[IpAddr]) -> Resolved {
     let mut names: Vec<&str> = checks
         .iter()
         .filter_map(|c| match &c.dst {
