@@ -262,12 +262,8 @@ pub fn listen_done(stop: Stop, hits: &[Hit], format: VerifyFormat, lang: Lang) -
     for h in hits {
         let from: Vec<String> = h.from.iter().map(|a| a.to_string()).collect();
         t.add_row(vec![
-            h.addr.map(|a| a.to_string()).unwrap_or_default(),
-            format!(
-                "{}/{}",
-                h.protocol.map(|p| p.to_string()).unwrap_or_default(),
-                h.port
-            ),
+            h.addr.to_string(),
+            format!("{}/{}", h.protocol, h.port),
             h.count.to_string(),
             h.tokens.to_string(),
             from.join(", "),

@@ -165,12 +165,12 @@ fn delay_acks(l: &std::net::TcpListener) {
 }
 
 /// Who reached one responder.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Hit {
     /// Address.
-    pub addr: Option<IpAddr>,
+    pub addr: IpAddr,
     /// Protocol.
-    pub protocol: Option<Protocol>,
+    pub protocol: Protocol,
     /// Port.
     pub port: u16,
     /// Whether the port is a must-be-closed canary (a hit there is a firewall letting too much in).
@@ -190,11 +190,13 @@ fn record(hits: &Hits, p: &ListenPort, from: IpAddr, token: bool) {
     let e = h
         .entry((p.addr, p.protocol, p.port))
         .or_insert_with(|| Hit {
-            addr: Some(p.addr),
-            protocol: Some(p.protocol),
+            addr: p.addr,
+            protocol: p.protocol,
             port: p.port,
             canary: p.kind == ListenKind::Canary,
-            ..Hit::default()
+            count: 0,
+            tokens: 0,
+            from: BTreeSet::new(),
         });
     e.count += 1;
     e.tokens += u64::from(token);
