@@ -465,17 +465,10 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             dry_run,
             format,
         } => {
-            let cats = catalogs(&cli)?;
-            let site = crate::site::load_path(site, &cats)?;
-            let plan = crate::plan::plan(&site, &cats);
-            let host = crate::verify::resolve_host(&site, host)?;
+            let (_, plan, host) = host_plan(&cli, site, host)?;
             let lp = crate::verify::listen_plan(&plan, &host);
-            if *dry_run {
-                print(&output::verify::listen_dry_run(&lp, *format, lang));
-                return Ok(EXIT_OK);
-            }
-            if lp.ports.is_empty() {
-                // Nothing to accept: say so and stop, rather than wait out the duration.
+            // With nothing to accept, say so and stop rather than wait out the duration.
+            if *dry_run || lp.ports.is_empty() {
                 print(&output::verify::listen_dry_run(&lp, *format, lang));
                 return Ok(EXIT_OK);
             }
@@ -499,10 +492,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             protocol,
             format,
         } => {
-            let cats = catalogs(&cli)?;
-            let site = crate::site::load_path(site, &cats)?;
-            let plan = crate::plan::plan(&site, &cats);
-            let host = crate::verify::resolve_host(&site, host)?;
+            let (site, plan, host) = host_plan(&cli, site, host)?;
             let mut pp = crate::verify::probe_plan(&site, &plan, &host, to.as_deref())?;
             if *required_only {
                 pp.checks
@@ -615,6 +605,19 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
         }
     }
     Ok(EXIT_OK)
+}
+
+/// The site, its plan and the host `--as` / `--from` names.
+fn host_plan(
+    cli: &Cli,
+    site: &std::path::Path,
+    host: &str,
+) -> Result<(crate::site::Site, crate::plan::Plan, crate::verify::Host)> {
+    let cats = catalogs(cli)?;
+    let site = crate::site::load_path(site, &cats)?;
+    let plan = crate::plan::plan(&site, &cats);
+    let host = crate::verify::resolve_host(&site, host)?;
+    Ok((site, plan, host))
 }
 
 /// A progress bar on stderr when it is a terminal; hidden otherwise.

@@ -329,27 +329,30 @@ fn plan_notes(p: &ProbePlan, lang: Lang) -> String {
             lang.pick("evenly spread ports tested", "ポートを均等に抜き取って検査")
         );
     }
-    for d in &p.unenforced {
-        let _ = writeln!(
-            out,
-            "{} {d}: {}",
-            lang.pick("no closed checks towards", "閉鎖確認なし:"),
+    let why_no_closed = [
+        (
+            &p.unenforced,
             lang.pick(
                 "no enforcement point of the site lies between",
-                "間にサイトの適用ポイントがありません"
-            )
-        );
-    }
-    for d in &p.internet {
-        let _ = writeln!(
-            out,
-            "{} {d}: {}",
-            lang.pick("no closed checks towards", "閉鎖確認なし:"),
+                "間にサイトの適用ポイントがありません",
+            ),
+        ),
+        (
+            &p.internet,
             lang.pick(
                 "an internet host is not ours to scan; only its required flows are probed",
-                "インターネット上のホストへは閉鎖確認を行いません。必要な通信のみ検査します"
-            )
-        );
+                "インターネット上のホストへは閉鎖確認を行いません。必要な通信のみ検査します",
+            ),
+        ),
+    ];
+    for (dests, why) in why_no_closed {
+        for d in dests {
+            let _ = writeln!(
+                out,
+                "{} {d}: {why}",
+                lang.pick("no closed checks towards", "閉鎖確認なし:")
+            );
+        }
     }
     for s in &p.skipped {
         let _ = writeln!(
