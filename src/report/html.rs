@@ -62,36 +62,8 @@ pub fn render(report: &Report) -> String {
     );
     let _ = writeln!(out, "<h1>{}</h1>", esc(&title));
     let _ = writeln!(out, "<h2>{}</h2>", esc(lang.pick("Options", "オプション")));
-    let header: Vec<String> = [
-        lang.pick("Product", "製品"),
-        lang.pick("Option", "オプション"),
-        lang.pick("Value", "値"),
-        lang.pick("Default", "既定値"),
-        lang.pick("Description", "説明"),
-    ]
-    .map(String::from)
-    .to_vec();
-    let rows: Vec<(String, Vec<String>)> = report
-        .options
-        .iter()
-        .map(|o| {
-            (
-                String::new(),
-                vec![
-                    o.product_name.clone(),
-                    o.option.clone(),
-                    o.value.clone(),
-                    if o.is_default {
-                        lang.pick("yes", "はい")
-                    } else {
-                        lang.pick("no", "いいえ")
-                    }
-                    .to_string(),
-                    o.description.clone(),
-                ],
-            )
-        })
-        .collect();
+    let (header, rows) = report.options_table();
+    let rows: Vec<(String, Vec<String>)> = rows.into_iter().map(|r| (String::new(), r)).collect();
     table(&mut out, &header, &rows);
     let _ = writeln!(out, "<h2>{}</h2>", esc(lang.pick("Findings", "指摘事項")));
     if report.findings.is_empty() {

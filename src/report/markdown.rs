@@ -50,33 +50,7 @@ pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", cell(&report.title()));
     let _ = writeln!(out, "## {}\n", lang.pick("Options", "オプション"));
-    let header: Vec<String> = [
-        lang.pick("Product", "製品"),
-        lang.pick("Option", "オプション"),
-        lang.pick("Value", "値"),
-        lang.pick("Default", "既定値"),
-        lang.pick("Description", "説明"),
-    ]
-    .map(String::from)
-    .to_vec();
-    let rows: Vec<Vec<String>> = report
-        .options
-        .iter()
-        .map(|o| {
-            vec![
-                o.product_name.clone(),
-                o.option.clone(),
-                o.value.clone(),
-                if o.is_default {
-                    lang.pick("yes", "はい")
-                } else {
-                    lang.pick("no", "いいえ")
-                }
-                .to_string(),
-                o.description.clone(),
-            ]
-        })
-        .collect();
+    let (header, rows) = report.options_table();
     table(&mut out, &header, &rows);
     let _ = writeln!(out, "\n## {}\n", lang.pick("Findings", "指摘事項"));
     if report.findings.is_empty() {

@@ -297,6 +297,38 @@ pub struct Report {
 }
 
 impl Report {
+    /// The options as a table: header and one row per option (every renderer shows the same).
+    pub fn options_table(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let lang = self.lang;
+        let header = [
+            lang.pick("Product", "製品"),
+            lang.pick("Option", "オプション"),
+            lang.pick("Value", "値"),
+            lang.pick("Default", "既定値"),
+            lang.pick("Description", "説明"),
+        ]
+        .map(String::from)
+        .to_vec();
+        let rows = self
+            .options
+            .iter()
+            .map(|o| {
+                vec![
+                    o.product_name.clone(),
+                    o.option.clone(),
+                    o.value.clone(),
+                    lang.pick(
+                        if o.is_default { "yes" } else { "no" },
+                        if o.is_default { "はい" } else { "いいえ" },
+                    )
+                    .to_string(),
+                    o.description.clone(),
+                ]
+            })
+            .collect();
+        (header, rows)
+    }
+
     /// The columns of the request sheets (with 変更 for change reports).
     pub fn columns(&self) -> Vec<Column> {
         let mut cols = vec![Column::RequestNo];

@@ -188,33 +188,7 @@ fn build(report: &Report) -> Result<Vec<u8>, XlsxError> {
         let ws = wb.add_worksheet();
         ws.set_name(&name)?;
         ws.write_string_with_format(0, 0, lang.pick("Options", "オプション"), &title_fmt)?;
-        let header: Vec<String> = [
-            lang.pick("Product", "製品"),
-            lang.pick("Option", "オプション"),
-            lang.pick("Value", "値"),
-            lang.pick("Default", "既定値"),
-            lang.pick("Description", "説明"),
-        ]
-        .map(String::from)
-        .to_vec();
-        let rows: Vec<Vec<String>> = report
-            .options
-            .iter()
-            .map(|o| {
-                vec![
-                    o.product_name.clone(),
-                    o.option.clone(),
-                    o.value.clone(),
-                    if o.is_default {
-                        lang.pick("yes", "はい")
-                    } else {
-                        lang.pick("no", "いいえ")
-                    }
-                    .to_string(),
-                    o.description.clone(),
-                ]
-            })
-            .collect();
+        let (header, rows) = report.options_table();
         let mut widths = vec![0; header.len()];
         let mut row = write_table(ws, 1, &header, &rows, &mut widths)? + 1;
         ws.write_string_with_format(row, 0, lang.pick("Findings", "指摘事項"), &title_fmt)?;
