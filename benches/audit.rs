@@ -114,9 +114,16 @@ fn wanted(id: &str) -> bool {
 /// One timed run of parse + audit; prints the counts. `false` when the engine is exhausted.
 fn probe(label: &str, text: &str, kind: Kind, pp: &plan::PointPlan) -> bool {
     let t = Instant::now();
-    let rs = audit::read(text, Some(kind)).expect("parses");
+    let rs = audit::read(text, Some(kind), &audit::ipset::Sets::none()).expect("parses");
     let parsed = t.elapsed();
-    match audit::audit(&rs, pp, false) {
+    match audit::audit(
+        &rs,
+        audit::Point {
+            plan: pp,
+            host: false,
+            interfaces: None,
+        },
+    ) {
         Ok(r) => {
             let certain = |v: &[bool]| v.iter().filter(|c| **c).count();
             let m: Vec<bool> = r.missing.iter().map(|m| m.certain).collect();
@@ -169,7 +176,8 @@ fn benches(c: &mut Criterion) {
         .iter()
         .map(|(label, file, kind)| {
             let text = std::fs::read_to_string(dir.join(file)).expect("ruleset file");
-            let rs = audit::read(&text, Some(*kind)).expect("ruleset parses");
+            let rs = audit::read(&text, Some(*kind), &audit::ipset::Sets::none())
+                .expect("ruleset parses");
             let rules: usize = rs.chains.iter().map(|c| c.rules.len()).sum();
             eprintln!(
                 "{label}: {} bytes, {} chains, {rules} rules",
@@ -186,7 +194,10 @@ fn benches(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(20));
     for (label, text, kind) in &texts {
         g.bench_with_input(BenchmarkId::new("parse", label), text, |b, text| {
-            b.iter(|| audit::read(black_box(text), Some(*kind)).expect("parses"))
+            b.iter(|| {
+                audit::read(black_box(text), Some(*kind), &audit::ipset::Sets::none())
+                    .expect("parses")
+            })
         });
     }
     for (label, text, kind) in &texts {
@@ -195,8 +206,17 @@ fn benches(c: &mut Criterion) {
         }
         g.bench_with_input(BenchmarkId::new("parse+audit", label), text, |b, text| {
             b.iter(|| {
-                let rs = audit::read(black_box(text), Some(*kind)).expect("parses");
-                audit::audit(&rs, pp, false).expect("not exhausted")
+                let rs = audit::read(black_box(text), Some(*kind), &audit::ipset::Sets::none())
+                    .expect("parses");
+                audit::audit(
+                    &rs,
+                    audit::Point {
+                        plan: pp,
+                        host: false,
+                        interfaces: None,
+                    },
+                )
+                .expect("not exhausted")
             })
         });
     }

@@ -89,12 +89,16 @@ enum Command {
     Audit {
         /// Site file (YAML)
         site: PathBuf,
-        /// The ruleset: `nft -j list ruleset` JSON or `iptables-save` text
+        /// The ruleset: `nft -j list ruleset` JSON or `iptables-save` text; twice for an
+        /// iptables-save and an ip6tables-save / ルールセット (iptables と ip6tables は 2 回指定)
+        #[arg(long, value_name = "FILE", required = true)]
+        ruleset: Vec<PathBuf>,
+        /// `ipset save` output for `-m set` matches / `-m set` 用の `ipset save` の出力
         #[arg(long, value_name = "FILE")]
-        ruleset: PathBuf,
-        /// Input format (default: guessed from the content)
+        ipset: Option<PathBuf>,
+        /// Input format (default: recognised from the content)
         #[arg(long, value_enum)]
-        kind: Option<crate::audit::Kind>,
+        kind: Option<AuditKind>,
         /// Enforcement point (needed when the site has several)
         #[arg(long = "for", value_name = "POINT")]
         point: Option<String>,
@@ -211,6 +215,27 @@ enum CatalogCmd {
 enum ProtocolArg {
     Tcp,
     Udp,
+}
+
+/// Ruleset formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum AuditKind {
+    /// `nft -j list ruleset`.
+    NftJson,
+    /// `iptables-save`.
+    IptablesSave,
+    /// `ip6tables-save`.
+    Ip6tablesSave,
+}
+
+impl From<AuditKind> for crate::audit::Kind {
+    fn from(k: AuditKind) -> Self {
+        match k {
+            AuditKind::NftJson => crate::audit::Kind::NftJson,
+            AuditKind::IptablesSave => crate::audit::Kind::IptablesSave,
+            AuditKind::Ip6tablesSave => crate::audit::Kind::Ip6tablesSave,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -430,6 +455,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
         Command::Audit {
             site,
             ruleset,
+            ipset,
             kind,
             point,
             allow_excess,
@@ -438,20 +464,70 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             let cats = catalogs(&cli)?;
             let site = crate::site::load_path(site, &cats)?;
             let pt = one_point(&site, point.as_deref())?;
-            let text = std::fs::read_to_string(ruleset).map_err(|e| Error::io(ruleset, e))?;
-            let rs = crate::audit::read(&text, *kind).map_err(|m| {
-                let f = ruleset.display().to_string();
+            let in_file = |f: &std::path::Path, m: Text| {
+                let f = f.display().to_string();
                 Error::usage(
                     Text::new(format!("{f}: {}", m.en), format!("{f}: {}", m.ja)),
                     None,
                 )
-            })?;
+            };
+            let read_text = |f: &std::path::Path| -> Result<String> {
+                let bytes = std::fs::read(f).map_err(|e| Error::io(f, e))?;
+                String::from_utf8(bytes).map_err(|e| {
+                    in_file(
+                        f,
+                        tr!(
+                            "not UTF-8 text (byte {}): not a ruleset dump",
+                            "UTF-8 のテキストではありません ({} バイト目): ルールセットのダンプではありません",
+                            e.utf8_error().valid_up_to() + 1
+                        ),
+                    )
+                })
+            };
+            let sets = match ipset {
+                Some(f) => crate::audit::ipset::parse(&read_text(f)?).map_err(|m| in_file(f, m))?,
+                None => crate::audit::ipset::Sets::none(),
+            };
+            let mut parts = Vec::new();
+            for f in ruleset {
+                let text = read_text(f)?;
+                parts.push(
+                    crate::audit::read(&text, kind.map(Into::into), &sets)
+                        .map_err(|m| in_file(f, m))?,
+                );
+            }
+            let rs = crate::audit::merge(parts);
             let plan = crate::plan::plan(&site, &cats);
             let pp = plan.point(&pt.id).expect("plan has every point");
             let host = matches!(pt.kind, crate::site::PointKind::Host { .. });
-            let report = crate::audit::audit(&rs, pp, host)
-                .map_err(|_| Error::usage(crate::audit::exhausted_text(), None))?;
-            print(&output::audit::render(&report, *format, lang));
+            let interfaces = match &pt.kind {
+                crate::site::PointKind::Network { interfaces, sides } if !interfaces.is_empty() => {
+                    let mut list = Vec::new();
+                    for (n, zs) in interfaces {
+                        for z in zs {
+                            let side = sides.iter().position(|s| s.contains(z)).unwrap_or(0);
+                            list.push((n.clone(), site.zones_set(std::slice::from_ref(z)), side));
+                        }
+                    }
+                    Some(crate::audit::Interfaces(list))
+                }
+                _ => None,
+            };
+            let report = crate::audit::audit(
+                &rs,
+                crate::audit::Point {
+                    plan: pp,
+                    host,
+                    interfaces: interfaces.as_ref(),
+                },
+            )
+            .map_err(|_| Error::usage(crate::audit::exhausted_text(), None))?;
+            print(&output::audit::render(
+                &report,
+                *format,
+                *allow_excess,
+                lang,
+            ));
             return Ok(if report.ok(*allow_excess) {
                 EXIT_OK
             } else {

@@ -451,7 +451,7 @@ pub fn explain(
             for pt in &site.points {
                 let (src_zone, dst_zone) = (site.zone_of_ip(*from), site.zone_of_ip(*to));
                 let dirs: Vec<Direction> = match &pt.kind {
-                    PointKind::Network { sides } => {
+                    PointKind::Network { sides, .. } => {
                         let side = |z: Option<&crate::site::Zone>| {
                             z.and_then(|z| sides.iter().position(|s| s.contains(&z.id)))
                         };

@@ -294,7 +294,7 @@ struct Cut<'k> {
 impl<'k> Cut<'k> {
     fn new(site: &Site, kind: &'k PointKind) -> Cut<'k> {
         let sides = match kind {
-            PointKind::Network { sides } => sides.iter().map(|s| site.zones_set(s)).collect(),
+            PointKind::Network { sides, .. } => sides.iter().map(|s| site.zones_set(s)).collect(),
             PointKind::Host { members, .. } => vec![members.clone()],
         };
         Cut {

@@ -181,7 +181,7 @@ fn an_extra_accept_is_exactly_the_excess() {
         .unwrap();
     let t = String::from_utf8(out.stdout).unwrap();
     assert!(
-        t.contains("過剰: 許可されているが要件がない (1)") && t.contains("dport 135"),
+        t.contains("過剰: 要件のない新規接続が許可されている (1)") && t.contains("dport 135"),
         "{t}"
     );
 }
@@ -276,7 +276,11 @@ fn bad_rulesets_are_bad_input() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not valid JSON at line 1"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 1, column 14") && err.contains("ends early"),
+        "{err}"
+    );
     let out = portplan()
         .args([
             "audit",

@@ -11,10 +11,10 @@ use std::net::IpAddr;
 
 use common::netns::{Lab, SideSpec};
 use common::{require_root_and, stdout};
-use portplan::audit::eval::{Mode, eval_hook};
-use portplan::audit::model::Hook;
+use portplan::audit::eval::{PathKind, eval_path, path_universe};
+use portplan::audit::ipset::Sets;
 use portplan::audit::{Kind, read};
-use portplan::packet::{CtState, Packet, Space};
+use portplan::packet::{CtState, Packet, Space, tcp};
 
 const CLIENTS: [&str; 2] = ["10.20.1.5", "10.20.0.50"];
 const SERVERS: [&str; 4] = ["10.10.0.4", "10.10.0.10", "10.10.0.20", "10.10.0.22"];
@@ -41,11 +41,11 @@ fn differential(lab: &Lab, what: &str, kind: Kind) {
         Kind::NftJson => lab.output(&lab.router, &["nft", "-j", "list", "ruleset"]),
         _ => lab.output(&lab.router, &["iptables-save"]),
     };
-    let rs = read(&dump, Some(kind))
+    let rs = read(&dump, Some(kind), &Sets::none())
         .unwrap_or_else(|e| panic!("{what}: cannot read the kernel's dump: {}", e.en));
-    let space = Space::new(rs.interfaces()).unwrap();
-    let universe = space.family(false).unwrap();
-    let (res, _) = eval_hook(&space, &rs, &Hook::Forward, &universe, Mode::Most, None).unwrap();
+    let space = Space::new(&rs.layout()).unwrap();
+    let universe = path_universe(&space, &rs, PathKind::Forward).unwrap();
+    let res = eval_path(&space, &rs, PathKind::Forward, &universe).unwrap();
     let all = samples();
     let clients: BTreeSet<IpAddr> = CLIENTS.iter().map(|c| c.parse().unwrap()).collect();
     let mut wrong = Vec::new();
@@ -71,11 +71,13 @@ fn differential(lab: &Lab, what: &str, kind: Kind) {
                 proto: if x.2 == "tcp" { 6 } else { 17 },
                 sport: 40000,
                 dport: x.3,
+                tcp_flags: if x.2 == "tcp" { tcp::SYN } else { 0 },
                 state: CtState::New,
                 iif: Some(iif.clone()),
                 oif: Some(oif.clone()),
             };
-            let model = space.contains(&res.accepted, &pkt).unwrap();
+            let model = space.contains(&res.accepted, &pkt).unwrap()
+                && !space.contains(&res.dropped, &pkt).unwrap();
             let kernel = g == "open";
             if model != kernel {
                 wrong.push(format!(

@@ -1,374 +1,682 @@
-//! Evaluating a ruleset over packet sets: first match, jumps, gotos, returns, policies, and
-//! several base chains per hook in priority order (a drop anywhere is final; an accept ends only
-//! that base chain).
+//! Evaluating a ruleset over packet sets along a netfilter path.
+//!
+//! **Possibility semantics.** A rule the model cannot fully read (a rate limit, a history
+//! match, an unknown target) may or may not match, independently each time. The evaluator
+//! computes, for every packet, whether *some* resolution of those unknowns accepts it (the
+//! `accepted` set) and whether some resolution drops it (`dropped`), by following sets of
+//! packets that can be at each point of the ruleset: a rule compiles to `must` (packets it
+//! certainly matches) and `may` (packets it possibly matches); `may ∧ live` can take the rule's
+//! verdict and `live ∖ must` can go on. So the packets accepted whatever the unknowns do are
+//! exactly the valid ones never possibly dropped, and both bounds are sound for every verdict
+//! kind: accept, drop, reject, jump, goto, return, verdict-map arms, policies, and unknown
+//! verdicts (which may accept, drop or go on).
+//!
+//! **The path.** A network firewall's packets cross ingress, prerouting, forward, postrouting
+//! and egress; a host's inbound packets ingress, prerouting and input; its outbound packets
+//! output, postrouting and egress. On each hook every base chain of every table runs in
+//! priority order: an accept ends only its own base chain, a drop is final. NAT chains see only
+//! the first packet of a connection; chains below conntrack's priority see no connection yet
+//! (`ct state` reads INVALID, or UNTRACKED after `notrack`). Prerouting and input chains see no
+//! output interface, output and postrouting chains no input interface.
+//!
+//! **Effects.** Marks (set, or-ed, and-ed, copied to and from the connection mark) are applied
+//! exactly to the modelled bits; `notrack` before conntrack makes the state UNTRACKED. A
+//! destination NAT marks the packet's destination as rewritten: later destination matches are
+//! unknown for it, and the packet's fate is *tainted* — reported possible, never certain,
+//! since the filter then decides about another destination.
 
-use crate::audit::model::{Chain, Cond, Families, Hook, Rule, Ruleset, Verdict};
-use crate::packet::{Field, R, Set, Space};
+use std::collections::HashMap;
 
-/// How rules with unsupported parts are read.
+use crate::audit::model::{
+    Chain, ChainType, Effect, Families, Hook, Match, Prim, Ruleset, Verdict,
+};
+use crate::packet::{CtState, Field, PORT_PROTOS, R, Set, Space};
+
+/// Which way packets go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// As permissive as they could be: accept-like rules match, drop-like rules do not.
-    Most,
-    /// As strict as they could be.
-    Least,
+pub enum PathKind {
+    /// Through the host (a network firewall).
+    Forward,
+    /// To the host.
+    Input,
+    /// From the host.
+    Output,
 }
 
-/// What evaluating a hook produced.
-pub struct HookResult {
-    /// Packets that pass the hook.
-    pub accepted: Set,
-    /// Per rule (chain index, rule index): the packets this rule is the first to accept.
-    pub accepts_by_rule: Vec<((usize, usize), Set)>,
-    /// Packets accepted by a chain policy (chain index).
-    pub accepts_by_policy: Vec<(usize, Set)>,
-    /// Rules that match packets but no packet ever reaches them (chain index, rule index).
-    pub shadowed: Vec<(usize, usize)>,
-    /// Rules whose removal would change nothing: the rest of their chain gives every packet they
-    /// decide the same verdict (computed for rulesets up to [`REDUNDANCY_LIMIT`] rules).
-    pub redundant: Vec<(usize, usize)>,
-}
-
-/// Above this many rules, redundancy (quadratic) is not computed.
-pub const REDUNDANCY_LIMIT: usize = 3000;
-
-struct Ctx<'a> {
-    space: &'a Space,
-    rs: &'a Ruleset,
-    mode: Mode,
-    accepts_by_rule: Vec<((usize, usize), Set)>,
-    shadowed: Vec<(usize, usize)>,
-    /// (chain, rule, packets it decides) for terminal verdicts, for the redundancy pass.
-    decided: Vec<(usize, usize, Set)>,
-    record: bool,
-    /// Compiled matches, by (chain, rule); only kept when the redundancy pass will use them.
-    matches: std::collections::HashMap<(usize, usize), Set>,
-    /// Whether the redundancy pass will run (small, fully readable rulesets).
-    redundancy: bool,
-    /// What to keep of each accepting rule's packets.
-    keep: Option<Set>,
-    stack: Vec<usize>,
-    notes: Vec<(String, String)>,
-}
-
-/// Compile a rule's conditions. Unsupported parts: per `mode` and verdict.
-pub fn rule_match(space: &Space, rule: &Rule, families: Families, mode: Mode) -> R<Set> {
-    if !rule.unsupported.is_empty() {
-        let permissive = matches!(
-            rule.verdict,
-            Verdict::Accept | Verdict::Jump(_) | Verdict::Goto(_)
-        );
-        let matches_all = (mode == Mode::Most) == permissive;
-        if !matches_all {
-            return Ok(space.none());
+impl PathKind {
+    /// The hooks of the path, in order.
+    pub fn hooks(self) -> &'static [Hook] {
+        match self {
+            PathKind::Forward => &[
+                Hook::Ingress,
+                Hook::Prerouting,
+                Hook::Forward,
+                Hook::Postrouting,
+                Hook::Egress,
+            ],
+            PathKind::Input => &[Hook::Ingress, Hook::Prerouting, Hook::Input],
+            PathKind::Output => &[Hook::Output, Hook::Postrouting, Hook::Egress],
         }
     }
-    let mut acc = family_set(space, families)?;
-    for c in &rule.conds {
-        let (neg, s) = cond_set(space, c)?;
-        acc = if neg {
-            space.diff(&acc, &s)?
-        } else {
-            space.and(&acc, &s)?
-        };
+
+    /// The hook that filters this path (whose absence means "no filtering").
+    pub fn filter_hook(self) -> Hook {
+        match self {
+            PathKind::Forward => Hook::Forward,
+            PathKind::Input => Hook::Input,
+            PathKind::Output => Hook::Output,
+        }
     }
-    Ok(acc)
 }
 
-fn family_set(space: &Space, f: Families) -> R<Set> {
+/// What a chain sees of a packet at its hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HookCtx {
+    /// The input interface is known.
+    pub iif: bool,
+    /// The output interface is known.
+    pub oif: bool,
+    /// Conntrack has not run yet.
+    pub pre_ct: bool,
+}
+
+impl HookCtx {
+    /// The context of a base chain on `hook` at `priority`.
+    pub fn of(hook: &Hook, priority: i64) -> HookCtx {
+        // Conntrack's own hook runs at -200 on prerouting and output.
+        const CONNTRACK: i64 = -200;
+        match hook {
+            Hook::Ingress => HookCtx {
+                iif: true,
+                oif: false,
+                pre_ct: true,
+            },
+            Hook::Prerouting => HookCtx {
+                iif: true,
+                oif: false,
+                pre_ct: priority < CONNTRACK,
+            },
+            Hook::Input => HookCtx {
+                iif: true,
+                oif: false,
+                pre_ct: false,
+            },
+            Hook::Forward => HookCtx {
+                iif: true,
+                oif: true,
+                pre_ct: false,
+            },
+            Hook::Output => HookCtx {
+                iif: false,
+                oif: true,
+                pre_ct: priority < CONNTRACK,
+            },
+            Hook::Postrouting | Hook::Egress => HookCtx {
+                iif: false,
+                oif: true,
+                pre_ct: false,
+            },
+        }
+    }
+}
+
+/// Who accepted a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Blame {
+    /// A rule (chain index, rule index).
+    Rule(usize, usize),
+    /// A base chain's accept policy (chain index).
+    Policy(usize),
+    /// No base chain of the packet's family on the path's filtering hook: the kernel accepts.
+    NoChain,
+}
+
+/// What evaluating one path produced. Sets are of packets as they are at that point (marks
+/// and NAT flags possibly changed); [`Space::back_to_entry`] maps them to entering packets.
+pub struct PathResult {
+    /// Packets possibly accepted by the whole path.
+    pub accepted: Set,
+    /// Packets possibly dropped somewhere on it.
+    pub dropped: Set,
+    /// Packets whose fate the model does not follow (destination NAT): possible both ways.
+    pub tainted: Set,
+    /// Per accepting rule, policy or missing chain: the packets it possibly accepts.
+    pub accepts: Vec<(Blame, Set)>,
+    /// Per rule: the packets that possibly reach it and possibly match, over every call.
+    pub hits: HashMap<(usize, usize), Set>,
+    /// Rules that could match some packet of the path (whether or not any reaches them).
+    pub could_match: HashMap<(usize, usize), bool>,
+    /// Chains that were evaluated.
+    pub reached: Vec<usize>,
+    /// Whether nothing uncertain was met: every reached rule exact, no unknown verdict, no
+    /// effect, no NAT. Only then are redundant rules computed.
+    pub exact: bool,
+    /// Rules whose removal changes nothing (only when `exact`).
+    pub redundant: Vec<(usize, usize)>,
+    /// Remarks by location.
+    pub notes: Vec<(String, String)>,
+}
+
+/// Deepest chain nesting followed (the kernel's own limit is 16 for nft).
+const MAX_DEPTH: usize = 64;
+
+struct Flow {
+    acc: Set,
+    drop: Set,
+    ret: Set,
+}
+
+struct Eval<'a> {
+    space: &'a Space,
+    rs: &'a Ruleset,
+    compiled: HashMap<(usize, usize, HookCtx), (Set, Set)>,
+    hits: HashMap<(usize, usize, HookCtx), Set>,
+    could: HashMap<(usize, usize), bool>,
+    accepts: Vec<(Blame, Set)>,
+    accept_index: HashMap<Blame, usize>,
+    tainted: Set,
+    reached: Vec<usize>,
+    exact: bool,
+    record: bool,
+    stack: Vec<usize>,
+    notes: Vec<(String, String)>,
+    path_any: Set,
+}
+
+impl Eval<'_> {
+    fn blame(&mut self, b: Blame, set: &Set) -> R<()> {
+        if !self.record || self.space.is_empty(set) {
+            return Ok(());
+        }
+        match self.accept_index.get(&b) {
+            Some(i) => {
+                let i = *i;
+                self.accepts[i].1 = self.space.or(&self.accepts[i].1, set)?;
+            }
+            None => {
+                self.accept_index.insert(b, self.accepts.len());
+                self.accepts.push((b, set.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    fn compile(&mut self, ci: usize, ri: usize, ctx: HookCtx) -> R<(Set, Set)> {
+        if let Some(c) = self.compiled.get(&(ci, ri, ctx)) {
+            return Ok(c.clone());
+        }
+        let chain = &self.rs.chains[ci];
+        let m = compile(self.space, &chain.rules[ri].matches, ctx)?;
+        let fam = family_set(self.space, chain.families)?;
+        let c = (self.space.and(&m.0, &fam)?, self.space.and(&m.1, &fam)?);
+        self.compiled.insert((ci, ri, ctx), c.clone());
+        Ok(c)
+    }
+
+    fn effects(&mut self, set: &Set, effects: &[Effect], ctx: HookCtx) -> R<Set> {
+        let s = self.space;
+        let mut out = set.clone();
+        for e in effects {
+            self.exact = false;
+            out = match e {
+                Effect::Mark { clear, xor } => s.set_bits(&out, Field::Mark, *clear, *xor)?,
+                Effect::MarkUnknown { mask } => s.forget_bits(&out, Field::Mark, *mask)?,
+                Effect::CtMark { clear, xor } => {
+                    let (has, not) = split_ct(s, &out, ctx)?;
+                    s.or(&s.set_bits(&has, Field::CtMark, *clear, *xor)?, &not)?
+                }
+                Effect::CtMarkUnknown { mask } => {
+                    let (has, not) = split_ct(s, &out, ctx)?;
+                    s.or(&s.forget_bits(&has, Field::CtMark, *mask)?, &not)?
+                }
+                Effect::MarkFromCtMark { mask } => {
+                    let (has, not) = split_ct(s, &out, ctx)?;
+                    s.or(&s.copy_bits(&has, Field::CtMark, Field::Mark, *mask)?, &not)?
+                }
+                Effect::CtMarkFromMark { mask } => {
+                    let (has, not) = split_ct(s, &out, ctx)?;
+                    s.or(&s.copy_bits(&has, Field::Mark, Field::CtMark, *mask)?, &not)?
+                }
+                Effect::NoTrack => {
+                    if ctx.pre_ct {
+                        s.assign(&out, Field::NoTrack, 1)?
+                    } else {
+                        out
+                    }
+                }
+                Effect::Dnat => {
+                    self.tainted = s.or(&self.tainted, &out)?;
+                    let o = s.assign(&out, Field::RwDst, 1)?;
+                    s.assign(&o, Field::CtDnat, 1)?
+                }
+                Effect::Snat => {
+                    let o = s.assign(&out, Field::RwSrc, 1)?;
+                    s.assign(&o, Field::CtSnat, 1)?
+                }
+            };
+        }
+        Ok(out)
+    }
+
+    fn forget_marks(&self, set: &Set) -> R<Set> {
+        let s = self.space;
+        let o = s.forget_bits(set, Field::Mark, u32::MAX)?;
+        s.forget_bits(&o, Field::CtMark, u32::MAX)
+    }
+
+    /// (accepted, dropped, returned) for packets `input` entering chain `ci` at rule `start`.
+    fn chain(&mut self, ci: usize, start: usize, input: Set, ctx: HookCtx) -> R<Flow> {
+        let s = self.space;
+        if self.stack.contains(&ci) || self.stack.len() >= MAX_DEPTH {
+            self.exact = false;
+            let c = &self.rs.chains[ci];
+            self.notes.push((
+                format!("chain {}", c.name),
+                "jump loop or nesting deeper than 64: packets entering it may be accepted, dropped or returned".into(),
+            ));
+            return Ok(Flow {
+                acc: input.clone(),
+                drop: input.clone(),
+                ret: input,
+            });
+        }
+        if self.record && !self.reached.contains(&ci) {
+            self.reached.push(ci);
+        }
+        self.stack.push(ci);
+        let rs = self.rs;
+        let chain: &Chain = &rs.chains[ci];
+        let (mut acc, mut drop, mut ret) = (s.none(), s.none(), s.none());
+        let mut live = input;
+        for (ri, rule) in chain.rules.iter().enumerate().skip(start) {
+            let (must, may) = self.compile(ci, ri, ctx)?;
+            if self.record {
+                let could = !s.is_empty(&s.and(&may, &self.path_any)?);
+                *self.could.entry((ci, ri)).or_insert(false) |= could;
+            }
+            let hit = s.and(&live, &may)?;
+            if self.record {
+                let h = match self.hits.remove(&(ci, ri, ctx)) {
+                    Some(h) => s.or(&h, &hit)?,
+                    None => hit.clone(),
+                };
+                self.hits.insert((ci, ri, ctx), h);
+            }
+            if s.is_empty(&hit) {
+                continue;
+            }
+            let stay = s.diff(&live, &must)?;
+            if self.exact && !s.is_empty(&s.diff(&hit, &must)?) {
+                // Some packet here may or may not match.
+                self.exact = false;
+            }
+            let out = self.effects(&hit, &rule.effects, ctx)?;
+            let mut cont = s.none();
+            match &rule.verdict {
+                Verdict::Accept => {
+                    self.blame(Blame::Rule(ci, ri), &out)?;
+                    acc = s.or(&acc, &out)?;
+                }
+                Verdict::Drop | Verdict::Reject => drop = s.or(&drop, &out)?,
+                Verdict::Return => ret = s.or(&ret, &out)?,
+                Verdict::Continue => cont = out,
+                Verdict::Jump(t) | Verdict::Goto(t) => match rs.find(chain, t) {
+                    Some(ti) => {
+                        let f = self.chain(ti, 0, out, ctx)?;
+                        acc = s.or(&acc, &f.acc)?;
+                        drop = s.or(&drop, &f.drop)?;
+                        if matches!(rule.verdict, Verdict::Jump(_)) {
+                            cont = f.ret;
+                        } else {
+                            ret = s.or(&ret, &f.ret)?;
+                        }
+                    }
+                    None => {
+                        self.exact = false;
+                        self.notes.push((
+                            rule.origin.clone(),
+                            format!("jump to unknown chain {t}: it may accept, drop or return"),
+                        ));
+                        self.blame(Blame::Rule(ci, ri), &out)?;
+                        acc = s.or(&acc, &out)?;
+                        drop = s.or(&drop, &out)?;
+                        cont = self.forget_marks(&out)?;
+                    }
+                },
+                Verdict::Unknown(_) => {
+                    self.exact = false;
+                    self.blame(Blame::Rule(ci, ri), &out)?;
+                    acc = s.or(&acc, &out)?;
+                    drop = s.or(&drop, &out)?;
+                    cont = self.forget_marks(&out)?;
+                }
+            }
+            live = s.or(&stay, &cont)?;
+        }
+        self.stack.pop();
+        if chain.hook.is_some() {
+            // A base chain has no caller: what falls through or returns meets the policy.
+            let rest = s.or(&live, &ret)?;
+            ret = s.none();
+            match chain.policy {
+                Verdict::Drop | Verdict::Reject => drop = s.or(&drop, &rest)?,
+                _ => {
+                    self.blame(Blame::Policy(ci), &rest)?;
+                    acc = s.or(&acc, &rest)?;
+                }
+            }
+        } else {
+            ret = s.or(&ret, &live)?;
+        }
+        Ok(Flow { acc, drop, ret })
+    }
+}
+
+/// Packets with a connection attached (so `ct mark` and friends apply), and the others.
+fn split_ct(s: &Space, set: &Set, ctx: HookCtx) -> R<(Set, Set)> {
+    let has = has_ct(s, ctx)?;
+    Ok((s.and(set, &has)?, s.diff(set, &has)?))
+}
+
+fn has_ct(s: &Space, ctx: HookCtx) -> R<Set> {
+    if ctx.pre_ct {
+        return Ok(s.none());
+    }
+    let tracked = s.states(&[CtState::New, CtState::Established, CtState::Related])?;
+    s.diff(&tracked, &s.eq(Field::NoTrack, 1)?)
+}
+
+/// The packets of a chain's families.
+pub fn family_set(space: &Space, f: Families) -> R<Set> {
     match f {
-        Families::Both => Ok(space.all()),
+        Families::Both => Ok(space.top()),
         Families::V4 => space.family(false),
         Families::V6 => space.family(true),
     }
 }
 
-fn cond_set(space: &Space, c: &Cond) -> R<(bool, Set)> {
-    let union = |sets: Vec<Set>| -> R<Set> {
-        let mut a = space.none();
-        for s in sets {
-            a = space.or(&a, &s)?;
+/// Compile a match into (packets it certainly matches, packets it possibly matches).
+pub fn compile(s: &Space, m: &Match, ctx: HookCtx) -> R<(Set, Set)> {
+    Ok(match m {
+        Match::True => (s.top(), s.top()),
+        Match::False => (s.none(), s.none()),
+        Match::Unknown { .. } => (s.none(), s.top()),
+        Match::Prim { prim } => prim_bounds(s, prim, ctx)?,
+        Match::Not { of } => {
+            let (must, may) = compile(s, of, ctx)?;
+            (s.complement(&may)?, s.complement(&must)?)
         }
-        Ok(a)
-    };
-    Ok(match c {
-        Cond::Src { neg, nets } => (
-            *neg,
-            union(
-                nets.iter()
-                    .map(|n| space.prefix(Field::Src, n))
-                    .collect::<R<_>>()?,
-            )?,
-        ),
-        Cond::Dst { neg, nets } => (
-            *neg,
-            union(
-                nets.iter()
-                    .map(|n| space.prefix(Field::Dst, n))
-                    .collect::<R<_>>()?,
-            )?,
-        ),
-        Cond::Proto { neg, ranges } => (
-            *neg,
-            union(
-                ranges
-                    .iter()
-                    .map(|(a, b)| space.range(Field::Proto, u32::from(*a), u32::from(*b)))
-                    .collect::<R<_>>()?,
-            )?,
-        ),
-        Cond::SPort { neg, ranges } => (
-            *neg,
-            union(
-                ranges
-                    .iter()
-                    .map(|(a, b)| space.range(Field::SPort, u32::from(*a), u32::from(*b)))
-                    .collect::<R<_>>()?,
-            )?,
-        ),
-        Cond::DPort { neg, ranges } => (
-            *neg,
-            union(
-                ranges
-                    .iter()
-                    .map(|(a, b)| space.range(Field::DPort, u32::from(*a), u32::from(*b)))
-                    .collect::<R<_>>()?,
-            )?,
-        ),
-        Cond::State { neg, states } => (*neg, space.states(states)?),
-        Cond::Iif { neg, names } | Cond::Oif { neg, names } => {
-            let out = matches!(c, Cond::Oif { .. });
-            let sets = names
-                .iter()
-                .map(|n| match n.strip_suffix(['+', '*']) {
-                    Some(p) => space.iface_wild(out, p),
-                    None => space.iface(out, n),
-                })
-                .collect::<R<Vec<_>>>()?;
-            (*neg, union(sets)?)
+        Match::All { of } => {
+            let (mut must, mut may) = (s.top(), s.top());
+            for p in of {
+                let (a, b) = compile(s, p, ctx)?;
+                must = s.and(&must, &a)?;
+                may = s.and(&may, &b)?;
+            }
+            (must, may)
         }
-        Cond::Family { v6 } => (false, space.family(*v6)?),
+        Match::Any { of } => {
+            let (mut must, mut may) = (s.none(), s.none());
+            for p in of {
+                let (a, b) = compile(s, p, ctx)?;
+                must = s.or(&must, &a)?;
+                may = s.or(&may, &b)?;
+            }
+            (must, may)
+        }
     })
 }
 
-impl Ctx<'_> {
-    /// (accepted, dropped, returned) for packets `reach` entering chain `ci`.
-    fn chain(&mut self, ci: usize, reach: Set) -> R<(Set, Set, Set)> {
-        self.chain_from(ci, 0, reach)
+fn union_of<T>(s: &Space, items: &[T], mut f: impl FnMut(&T) -> R<Set>) -> R<Set> {
+    let mut a = s.none();
+    for i in items {
+        a = s.or(&a, &f(i)?)?;
     }
+    Ok(a)
+}
 
-    /// As [`Ctx::chain`], starting at rule `start`.
-    fn chain_from(&mut self, ci: usize, start: usize, reach: Set) -> R<(Set, Set, Set)> {
-        let s = self.space;
-        let (mut acc, mut drop, mut ret) = (s.none(), s.none(), s.none());
-        if self.stack.contains(&ci) || self.stack.len() > 64 {
-            let c = &self.rs.chains[ci];
-            self.notes.push((
-                format!("chain {}", c.name),
-                "jump loop or nesting deeper than 64: packets entering it are treated as returning"
-                    .into(),
-            ));
-            return Ok((acc, drop, reach));
+fn port_protos(s: &Space) -> R<Set> {
+    union_of(s, &PORT_PROTOS, |p| s.eq(Field::Proto, u128::from(*p)))
+}
+
+/// A primitive's (must, may): exact, except where a rewritten address makes it unknown.
+fn prim_bounds(s: &Space, p: &Prim, ctx: HookCtx) -> R<(Set, Set)> {
+    let exact = |x: Set| -> R<(Set, Set)> { Ok((x.clone(), x)) };
+    // Exact for packets whose `rw` field is 0; unknown for the rewritten ones.
+    let unless = |x: Set, rw: Field| -> R<(Set, Set)> {
+        let r = s.eq(rw, 1)?;
+        Ok((s.diff(&x, &r)?, s.or(&x, &r)?))
+    };
+    match p {
+        Prim::Family { v6 } => exact(s.family(*v6)?),
+        Prim::Src { nets } => unless(union_of(s, nets, |n| s.net(Field::Src, n))?, Field::RwSrc),
+        Prim::Dst { nets } => unless(union_of(s, nets, |n| s.net(Field::Dst, n))?, Field::RwDst),
+        Prim::Proto { ranges } => exact(union_of(s, ranges, |(a, b)| {
+            s.range(Field::Proto, u32::from(*a), u32::from(*b))
+        })?),
+        Prim::SPort { ranges } => {
+            let x = union_of(s, ranges, |(a, b)| {
+                s.range(Field::SPort, u32::from(*a), u32::from(*b))
+            })?;
+            unless(s.and(&x, &port_protos(s)?)?, Field::RwSrc)
         }
-        self.stack.push(ci);
-        let chain: &Chain = &self.rs.chains[ci];
-        let mut live = reach;
-        for (ri, rule) in chain.rules.iter().enumerate().skip(start) {
-            let m = match self.matches.get(&(ci, ri)) {
-                Some(m) => m.clone(),
-                None => {
-                    let m = rule_match(s, rule, chain.families, self.mode)?;
-                    if self.redundancy {
-                        self.matches.insert((ci, ri), m.clone());
-                    }
-                    m
-                }
+        Prim::DPort { ranges } => {
+            let x = union_of(s, ranges, |(a, b)| {
+                s.range(Field::DPort, u32::from(*a), u32::from(*b))
+            })?;
+            unless(s.and(&x, &port_protos(s)?)?, Field::RwDst)
+        }
+        Prim::Icmp { v6, ranges } => {
+            let x = union_of(s, ranges, |(a, b)| {
+                s.range(Field::DPort, u32::from(*a), u32::from(*b))
+            })?;
+            exact(s.and(&x, &s.eq(Field::Proto, if *v6 { 58 } else { 1 })?)?)
+        }
+        Prim::TcpFlags { mask, value } => exact(s.and(
+            &s.eq(Field::Proto, 6)?,
+            &s.masked(Field::Flags, u32::from(*mask), u32::from(*value))?,
+        )?),
+        Prim::State { states } => {
+            let nt = s.eq(Field::NoTrack, 1)?;
+            let untracked = if states.contains(&CtState::Untracked) {
+                nt.clone()
+            } else {
+                s.none()
             };
-            let hit = s.and(&live, &m)?;
-            if s.is_empty(&hit) {
-                if self.record && !s.is_empty(&m) && chain.hook.is_some() {
-                    self.shadowed.push((ci, ri));
+            let rest = if ctx.pre_ct {
+                // No connection yet: the state reads INVALID.
+                if states.contains(&CtState::Invalid) {
+                    s.complement(&nt)?
+                } else {
+                    s.none()
                 }
-                continue;
-            }
-            if self.record
-                && matches!(
-                    rule.verdict,
-                    Verdict::Accept | Verdict::Drop | Verdict::Reject
-                )
-            {
-                self.decided.push((ci, ri, hit.clone()));
-            }
-            match &rule.verdict {
-                Verdict::Accept => {
-                    if self.record {
-                        let kept = match &self.keep {
-                            Some(k) => s.and(&hit, k)?,
-                            None => hit.clone(),
-                        };
-                        if !s.is_empty(&kept) {
-                            self.accepts_by_rule.push(((ci, ri), kept));
-                        }
-                    }
-                    acc = s.or(&acc, &hit)?;
-                    live = s.diff(&live, &m)?;
-                }
-                Verdict::Drop | Verdict::Reject => {
-                    drop = s.or(&drop, &hit)?;
-                    live = s.diff(&live, &m)?;
-                }
-                Verdict::Return => {
-                    ret = s.or(&ret, &hit)?;
-                    live = s.diff(&live, &m)?;
-                }
-                Verdict::Continue => {}
-                Verdict::Jump(target) | Verdict::Goto(target) => {
-                    let Some(ti) = self.find(chain, target) else {
-                        self.notes.push((
-                            rule.origin.clone(),
-                            format!("jump to unknown chain {target}: treated as no verdict"),
-                        ));
-                        continue;
-                    };
-                    let (a, d, r) = self.chain(ti, hit)?;
-                    acc = s.or(&acc, &a)?;
-                    drop = s.or(&drop, &d)?;
-                    live = s.diff(&live, &m)?;
-                    if matches!(rule.verdict, Verdict::Jump(_)) {
-                        live = s.or(&live, &r)?;
-                    } else {
-                        ret = s.or(&ret, &r)?;
-                    }
-                }
+            } else {
+                s.diff(&s.states(states)?, &nt)?
+            };
+            exact(s.or(&untracked, &rest)?)
+        }
+        Prim::CtStatus { dnat, neg } => {
+            let bit = s.eq(if *dnat { Field::CtDnat } else { Field::CtSnat }, 1)?;
+            let v = if *neg { s.complement(&bit)? } else { bit };
+            exact(s.and(&v, &has_ct(s, ctx)?)?)
+        }
+        Prim::CtMark { mask, value, neg } => {
+            let m = s.masked(Field::CtMark, *mask, *value)?;
+            let v = if *neg { s.complement(&m)? } else { m };
+            exact(s.and(&v, &has_ct(s, ctx)?)?)
+        }
+        Prim::Mark { mask, value } => exact(s.masked(Field::Mark, *mask, *value)?),
+        Prim::Iif { names } | Prim::Oif { names } => {
+            let out = matches!(p, Prim::Oif { .. });
+            let visible = if out { ctx.oif } else { ctx.iif };
+            if visible {
+                exact(union_of(s, names, |n| s.iface(out, n))?)
+            } else {
+                // No interface at this hook: the name reads empty.
+                let m = names.iter().any(|n| n.is_empty() || n == "*" || n == "+");
+                exact(if m { s.top() } else { s.none() })
             }
         }
-        self.stack.pop();
-        if chain.hook.is_some() {
-            match chain.policy {
-                Verdict::Drop | Verdict::Reject => drop = s.or(&drop, &live)?,
-                _ => acc = s.or(&acc, &live)?,
-            }
-            // A base chain has no caller: what returns is decided by its policy above.
-            let r = std::mem::replace(&mut ret, s.none());
-            match chain.policy {
-                Verdict::Drop | Verdict::Reject => drop = s.or(&drop, &r)?,
-                _ => acc = s.or(&acc, &r)?,
-            }
-        } else {
-            ret = s.or(&ret, &live)?;
-        }
-        Ok((acc, drop, ret))
-    }
-
-    fn find(&self, from: &Chain, name: &str) -> Option<usize> {
-        self.rs
-            .chains
-            .iter()
-            .position(|c| c.table == from.table && c.name == name && c.families == from.families)
-            .or_else(|| {
-                self.rs
-                    .chains
-                    .iter()
-                    .position(|c| c.table == from.table && c.name == name)
-            })
     }
 }
 
-/// Evaluate every base chain of `hook` on `universe`. `keep`, when given, limits what is kept
-/// per accepting rule and per policy to the packets of interest (the audit passes "new and
-/// not required"), so memory does not grow with every accepting rule.
-pub fn eval_hook(
-    space: &Space,
-    rs: &Ruleset,
-    hook: &Hook,
-    universe: &Set,
-    mode: Mode,
-    keep: Option<&Set>,
-) -> R<(HookResult, Vec<(String, String)>)> {
-    let mut bases: Vec<usize> = rs
+/// The base chains of `hook`, in priority order (stable: file order for equal priorities).
+fn bases(rs: &Ruleset, hook: &Hook) -> Vec<usize> {
+    let mut v: Vec<usize> = rs
         .chains
         .iter()
         .enumerate()
         .filter(|(_, c)| c.hook.as_ref() == Some(hook))
         .map(|(i, _)| i)
         .collect();
-    bases.sort_by_key(|i| rs.chains[*i].priority);
-    let total: usize = rs.chains.iter().map(|c| c.rules.len()).sum();
-    let unreadable = rs
-        .chains
-        .iter()
-        .any(|c| c.rules.iter().any(|r| !r.unsupported.is_empty()));
-    let mut ctx = Ctx {
+    v.sort_by_key(|i| rs.chains[*i].priority);
+    v
+}
+
+/// Evaluate the path `kind` for the packets `universe` (entering packets).
+pub fn eval_path(space: &Space, rs: &Ruleset, kind: PathKind, universe: &Set) -> R<PathResult> {
+    let s = space;
+    let mut ev = Eval {
         space,
         rs,
-        mode,
-        accepts_by_rule: vec![],
-        shadowed: vec![],
-        decided: vec![],
+        compiled: HashMap::new(),
+        hits: HashMap::new(),
+        could: HashMap::new(),
+        accepts: Vec::new(),
+        accept_index: HashMap::new(),
+        tainted: s.none(),
+        reached: Vec::new(),
+        exact: true,
         record: true,
-        matches: std::collections::HashMap::new(),
-        redundancy: !unreadable && total <= REDUNDANCY_LIMIT,
-        keep: keep.cloned(),
-        stack: vec![],
-        notes: vec![],
+        stack: Vec::new(),
+        notes: Vec::new(),
+        path_any: s.and(&s.exists(universe, &crate::packet::MUTABLE)?, &s.all())?,
     };
     let mut live = universe.clone();
-    let mut accepts_by_policy = Vec::new();
-    for ci in bases {
-        let fam = family_set(space, rs.chains[ci].families)?;
-        let seen = space.and(&live, &fam)?;
-        let unseen = space.diff(&live, &fam)?;
-        let before: Vec<usize> = (0..ctx.accepts_by_rule.len()).collect();
-        let (a, _d, _r) = ctx.chain(ci, seen)?;
-        // What the policy accepted = accepted minus what rules accepted in this chain.
-        let mut by_rules = space.none();
-        for (_, set) in ctx.accepts_by_rule.iter().skip(before.len()) {
-            by_rules = space.or(&by_rules, set)?;
+    let mut dropped = s.none();
+    for hook in kind.hooks() {
+        let chains = bases(rs, hook);
+        if *hook == kind.filter_hook() {
+            // A family without a base chain on the filtering hook is not filtered at all.
+            let mut covered = s.none();
+            for ci in &chains {
+                covered = s.or(&covered, &family_set(s, rs.chains[*ci].families)?)?;
+            }
+            let open = s.diff(&live, &covered)?;
+            ev.blame(Blame::NoChain, &open)?;
         }
-        let mut pol = space.diff(&a, &by_rules)?;
-        if let Some(k) = keep {
-            pol = space.and(&pol, k)?;
+        for ci in chains {
+            let c = &rs.chains[ci];
+            let ctx = HookCtx::of(hook, c.priority);
+            let mut sees = family_set(s, c.families)?;
+            if let Some(dev) = &c.device {
+                let on = match hook {
+                    Hook::Egress => s.iface(true, dev)?,
+                    _ => s.iface(false, dev)?,
+                };
+                sees = s.and(&sees, &on)?;
+            }
+            // NAT chains see the first packet of a connection; a RELATED one may or may not be.
+            let (must_see, may_see) = if c.ty == ChainType::Nat {
+                let new = s.and(&s.states(&[CtState::New])?, &s.eq(Field::NoTrack, 0)?)?;
+                let rel = s.and(&s.states(&[CtState::Related])?, &s.eq(Field::NoTrack, 0)?)?;
+                (s.and(&sees, &new)?, s.and(&sees, &s.or(&new, &rel)?)?)
+            } else {
+                (sees.clone(), sees)
+            };
+            let seen = s.and(&live, &may_see)?;
+            let skip = s.diff(&live, &must_see)?;
+            let f = ev.chain(ci, 0, seen, ctx)?;
+            dropped = s.or(&dropped, &f.drop)?;
+            live = s.or(&f.acc, &skip)?;
         }
-        if !space.is_empty(&pol) {
-            accepts_by_policy.push((ci, pol));
-        }
-        live = space.or(&a, &unseen)?;
+    }
+    let tainted = ev.tainted.clone();
+    if !s.is_empty(&tainted) {
+        ev.exact = false;
     }
     // Redundancy: would the rest of the chain decide the same for the packets a rule decides?
     let mut redundant = Vec::new();
-    if unreadable {
-        ctx.notes.push(("ruleset".into(), "redundancy not computed: some rules are not fully analysed, so no rule can be proven removable".into()));
-    } else if total <= REDUNDANCY_LIMIT {
-        ctx.record = false;
-        let decided = std::mem::take(&mut ctx.decided);
-        for (ci, ri, hit) in decided {
-            let (a, d, r) = ctx.chain_from(ci, ri + 1, hit.clone())?;
-            let same = match rs.chains[ci].rules[ri].verdict {
-                Verdict::Accept => space.subset(&hit, &a)?,
-                // In a regular chain, what returns is decided by the caller: not provably the same.
-                _ => {
-                    space.subset(&hit, &d)? && (rs.chains[ci].hook.is_some() || space.is_empty(&r))
-                }
-            };
-            if same && !redundant.contains(&(ci, ri)) {
-                redundant.push((ci, ri));
+    if ev.exact {
+        ev.record = false;
+        let mut per_rule: HashMap<(usize, usize), bool> = HashMap::new();
+        let mut keys: Vec<(usize, usize, HookCtx)> = ev.hits.keys().copied().collect();
+        keys.sort_by_key(|k| (k.0, k.1));
+        for (ci, ri, ctx) in keys {
+            let hit = ev.hits[&(ci, ri, ctx)].clone();
+            let verdict = &rs.chains[ci].rules[ri].verdict;
+            if s.is_empty(&hit)
+                || !matches!(verdict, Verdict::Accept | Verdict::Drop | Verdict::Reject)
+            {
+                continue;
             }
+            let f = ev.chain(ci, ri + 1, hit.clone(), ctx)?;
+            let same = match verdict {
+                Verdict::Accept => s.subset(&hit, &f.acc)?,
+                // In a regular chain, what returns is decided by the caller: not provably the same.
+                _ => s.subset(&hit, &f.drop)?,
+            };
+            *per_rule.entry((ci, ri)).or_insert(true) &= same;
         }
+        redundant = per_rule
+            .into_iter()
+            .filter(|(_, r)| *r)
+            .map(|(k, _)| k)
+            .collect();
+        redundant.sort();
     } else {
-        ctx.notes.push((
+        ev.notes.push((
             "ruleset".into(),
-            format!("{total} rules: redundancy not computed (limit {REDUNDANCY_LIMIT})"),
+            "redundancy not computed: some rules on the path are not fully analysed, change marks or translate addresses, so no rule can be proven removable".into(),
         ));
     }
-    let notes = ctx.notes;
-    Ok((
-        HookResult {
-            accepted: live,
-            accepts_by_rule: ctx.accepts_by_rule,
-            accepts_by_policy,
-            shadowed: ctx.shadowed,
-            redundant,
-        },
-        notes,
-    ))
+    let mut hits: HashMap<(usize, usize), Set> = HashMap::new();
+    for ((ci, ri, _), h) in ev.hits {
+        let e = match hits.remove(&(ci, ri)) {
+            Some(x) => s.or(&x, &h)?,
+            None => h,
+        };
+        hits.insert((ci, ri), e);
+    }
+    Ok(PathResult {
+        accepted: live,
+        dropped,
+        tainted,
+        accepts: ev.accepts,
+        hits,
+        could_match: ev.could,
+        reached: ev.reached,
+        exact: ev.exact,
+        redundant,
+        notes: ev.notes,
+    })
+}
+
+/// The packets of a path that can enter it: entry packets of the families the ruleset covers,
+/// with interface codes as the hooks allow (forward: both interfaces, never loopback; input:
+/// no output interface; output: no input interface).
+pub fn path_universe(space: &Space, rs: &Ruleset, kind: PathKind) -> R<Set> {
+    use crate::packet::IF_NONE;
+    let s = space;
+    let mut fam = s.none();
+    if rs.covers_v4 {
+        fam = s.or(&fam, &s.family(false)?)?;
+    }
+    if rs.covers_v6 {
+        fam = s.or(&fam, &s.family(true)?)?;
+    }
+    let mut u = s.and(&s.entry(), &fam)?;
+    let none_in = s.iface_code(false, IF_NONE)?;
+    let none_out = s.iface_code(true, IF_NONE)?;
+    let lo_in = s.iface(false, "lo")?;
+    let lo_out = s.iface(true, "lo")?;
+    u = match kind {
+        PathKind::Forward => {
+            let bad = s.or(&s.or(&none_in, &none_out)?, &s.or(&lo_in, &lo_out)?)?;
+            s.diff(&u, &bad)?
+        }
+        PathKind::Input => s.diff(&s.and(&u, &none_out)?, &none_in)?,
+        PathKind::Output => s.diff(&s.and(&u, &none_in)?, &none_out)?,
+    };
+    Ok(u)
 }

@@ -1,34 +1,45 @@
 //! Audit: does an existing ruleset let through what the plan needs at one enforcement point,
 //! and nothing more?
 //!
-//! The ruleset is read ([`iptables`], [`nft`]) into a typed [`model`], evaluated exactly over
-//! packet sets ([`eval`], [`crate::packet`]) for the hooks of the point (forward for a network
-//! firewall; input and output for a host firewall), and compared with the plan for NEW packets:
-//! *missing* = required but not accepted (per opening, with a witness packet), *excess* =
-//! accepted but required by nothing (per accepting rule or chain policy, with a witness and a
-//! readable summary), *shadowed* = rules no packet ever reaches, *redundant* = rules whose removal
-//! changes nothing. Rules with parts the model
-//! cannot express are evaluated both as matching and as not matching; a finding that holds
-//! either way is *certain*, one that depends on them is *possible*. On a host firewall,
-//! loopback traffic and IPv6 neighbour discovery are infrastructure, not excess.
+//! The ruleset is read ([`iptables`], [`nft`], with [`ipset`] contents) into a typed [`model`]
+//! and evaluated over packet sets ([`eval`], [`crate::packet`]) along the point's netfilter
+//! paths: forward for a network firewall; input and output for a host firewall. Each path
+//! gives, for every packet that enters it, whether it is *possibly* accepted and *possibly*
+//! dropped (rules the model cannot read, rate limits, NAT and unknown interfaces are followed
+//! both ways). Compared with the plan:
+//!
+//! * *missing*: a required opening not certainly accepted — its new connections, the
+//!   connection's later packets, or its replies; *certain* when no resolution accepts it;
+//! * *excess*: new connections possibly accepted that no requirement needs, per accepting rule
+//!   or policy; *certain* when accepted whatever the unknowns do;
+//! * *shadowed*: rules no packet can reach (proven under every resolution);
+//! * *redundant*: rules whose removal changes nothing (only when everything is exact).
+//!
+//! The audit passes only when both bounds agree with the plan: nothing possibly missing and,
+//! unless excess is allowed, nothing possibly in excess. Interfaces: when the site says which
+//! zones sit behind which interface of a network firewall, packets carry those interfaces;
+//! otherwise every interface is possible, so interface-dependent findings are *possible*.
+//! On a host firewall, loopback is infrastructure, never excess or required.
 
 pub mod eval;
+pub mod ipset;
 pub mod iptables;
 pub mod model;
 pub mod nft;
 
 use serde::Serialize;
 
+use crate::addr::AddrSet;
 use crate::catalog::Protocol;
 use crate::i18n::Text;
-use crate::packet::{CtState, Exhausted, Field, Packet, R, Set, Space};
+use crate::packet::{CtState, Exhausted, Field, Packet, R, Set, Space, tcp};
 use crate::plan::{Direction, Opening, PointPlan};
 use crate::tr;
-use eval::{Mode, eval_hook};
-use model::{Families, Hook, Ruleset};
+use eval::{Blame, PathKind, PathResult, eval_path, path_universe};
+use model::{Hook, Ruleset, Verdict};
 
 /// Input format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// `nft -j list ruleset`.
     NftJson,
@@ -38,23 +49,111 @@ pub enum Kind {
     Ip6tablesSave,
 }
 
-/// Read a ruleset; `kind` `None` guesses (JSON starts with `{`).
-pub fn read(text: &str, kind: Option<Kind>) -> Result<Ruleset, Text> {
-    let kind = kind.unwrap_or(if text.trim_start().starts_with('{') {
-        Kind::NftJson
-    } else {
-        Kind::IptablesSave
-    });
+/// Read a ruleset; `kind` `None` recognises the format. `sets` are ipset contents
+/// (`ipset save`) that `-m set` matches refer to. Anything that is not a complete ruleset of
+/// the format (empty, truncated, another kind of file) is an error naming the line.
+pub fn read(text: &str, kind: Option<Kind>, sets: &ipset::Sets) -> Result<Ruleset, Text> {
+    if text.trim().is_empty() {
+        return Err(tr!(
+            "the file is empty: no ruleset to audit (an empty ruleset filters nothing; give `nft -j list ruleset` or `iptables-save` output)",
+            "ファイルが空です: 監査するルールセットがありません (`nft -j list ruleset` か `iptables-save` の出力を指定してください)"
+        ));
+    }
+    if text.contains('\0') {
+        return Err(tr!(
+            "the file is binary, not a ruleset",
+            "バイナリファイルです。ルールセットではありません"
+        ));
+    }
+    let kind = match kind {
+        Some(k) => k,
+        None => guess(text)?,
+    };
     match kind {
         Kind::NftJson => nft::parse(text),
-        Kind::IptablesSave => Ok(iptables::parse(text, None)),
-        Kind::Ip6tablesSave => Ok(iptables::parse(text, Some(true))),
+        Kind::IptablesSave => iptables::parse(text, false, sets),
+        Kind::Ip6tablesSave => iptables::parse(text, true, sets),
     }
+}
+
+/// Recognise the format, or say what the file looks like instead.
+fn guess(text: &str) -> Result<Kind, Text> {
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .unwrap_or("");
+    if text.trim_start().starts_with('{') {
+        return Ok(Kind::NftJson);
+    }
+    if first.starts_with('*') || first.starts_with(':') || first.starts_with("-A ") {
+        let v6 = text.lines().take(3).any(|l| l.contains("ip6tables-save"))
+            || text.lines().any(|l| {
+                (l.starts_with("-A ") || l.starts_with("-I "))
+                    && (l.contains("icmpv6") || addr_word_has_colon(l))
+            });
+        return Ok(if v6 {
+            Kind::Ip6tablesSave
+        } else {
+            Kind::IptablesSave
+        });
+    }
+    let looks = if first.starts_with("table ") || first.starts_with("flush ruleset") {
+        tr!(
+            "this is `nft list ruleset` text; the audit reads its JSON form: `nft -j list ruleset > ruleset.json`",
+            "これは `nft list ruleset` のテキスト形式です。JSON 形式を指定してください: `nft -j list ruleset > ruleset.json`"
+        )
+    } else if first.starts_with("Chain ") {
+        tr!(
+            "this is `iptables -L` output; the audit reads `iptables-save` output",
+            "これは `iptables -L` の出力です。`iptables-save` の出力を指定してください"
+        )
+    } else if first.starts_with("create ") || first.starts_with("add ") {
+        tr!(
+            "this is `ipset save` output: give it with --ipset, and the ruleset with --ruleset",
+            "これは `ipset save` の出力です。--ipset で指定し、ルールセットは --ruleset で指定してください"
+        )
+    } else {
+        let shown: String = first.chars().take(60).collect();
+        let shown: String = shown
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect();
+        Text::new(
+            format!(
+                "line 1: `{shown}` is not the start of a ruleset: expected `nft -j list ruleset` JSON or `iptables-save` output (`*filter` …)"
+            ),
+            format!(
+                "1 行目: `{shown}` はルールセットの先頭ではありません。`nft -j list ruleset` の JSON か `iptables-save` の出力 (`*filter` …) を指定してください"
+            ),
+        )
+    };
+    Err(looks)
+}
+
+fn addr_word_has_colon(line: &str) -> bool {
+    let w: Vec<&str> = line.split_whitespace().collect();
+    w.windows(2)
+        .any(|p| matches!(p[0], "-s" | "-d" | "--source" | "--destination") && p[1].contains(':'))
+}
+
+/// Merge rulesets read from several files (an `iptables-save` and an `ip6tables-save`).
+pub fn merge(parts: Vec<Ruleset>) -> Ruleset {
+    let mut out = Ruleset::default();
+    for p in parts {
+        out.chains.extend(p.chains);
+        out.not_analysed.extend(p.not_analysed);
+        out.covers_v4 |= p.covers_v4;
+        out.covers_v6 |= p.covers_v6;
+    }
+    out
 }
 
 /// A rule, as the report names it.
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleRef {
+    /// Table.
+    pub table: String,
     /// Chain.
     pub chain: String,
     /// `line 12` / `handle 7`.
@@ -63,11 +162,25 @@ pub struct RuleRef {
     pub text: String,
 }
 
-/// A required opening the ruleset does not (fully) permit.
+/// Which packets of a required opening are dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The first packet of a connection.
+    New,
+    /// Later packets of an accepted connection, in the opening's direction.
+    Established,
+    /// Replies.
+    Reply,
+}
+
+/// A required opening the ruleset does not certainly permit.
 #[derive(Debug, Clone, Serialize)]
 pub struct Missing {
-    /// Hook.
+    /// Hook that filters the path.
     pub hook: Hook,
+    /// Which packets.
+    pub stage: Stage,
     /// Requirements behind the opening.
     pub requirements: Vec<String>,
     /// The opening.
@@ -78,32 +191,36 @@ pub struct Missing {
     pub protocol: Protocol,
     /// The opening.
     pub ports: Vec<String>,
-    /// A packet it needs that the ruleset drops.
+    /// A packet it needs that the ruleset drops (or may drop).
     pub witness: Packet,
-    /// False when it depends on rules the model cannot fully read.
+    /// True when no resolution of what the model cannot read accepts the witness.
     pub certain: bool,
 }
 
 /// Traffic the ruleset permits that no requirement needs.
 #[derive(Debug, Clone, Serialize)]
 pub struct Excess {
-    /// Hook.
+    /// Hook that filters the path.
     pub hook: Hook,
-    /// The rule that accepts it (or `None` for a chain policy).
+    /// The rule that accepts it (`None` for a chain policy or no chain).
     pub rule: Option<RuleRef>,
-    /// The chain whose accept policy lets it through.
+    /// The base chain whose accept policy lets it through.
     pub policy: Option<String>,
-    /// Sources (prefixes; `…` when there are more).
+    /// No base chain filters this family on the hook: the kernel lets everything through.
+    pub no_chain: bool,
+    /// Sources (prefixes, IPv4 then IPv6; `…` when there are more).
     pub src: Vec<String>,
     /// Destinations.
     pub dst: Vec<String>,
     /// Protocol numbers.
     pub protocols: Vec<String>,
-    /// Destination ports (for ICMP: types).
+    /// Destination ports of the port protocols among them.
     pub dports: Vec<String>,
+    /// ICMP / ICMPv6 types (`type` or `type/code`) among them.
+    pub icmp: Vec<String>,
     /// One such packet.
     pub witness: Packet,
-    /// False when it depends on rules the model cannot fully read.
+    /// True when accepted whatever the unknowns do.
     pub certain: bool,
 }
 
@@ -112,15 +229,15 @@ pub struct Excess {
 pub struct AuditReport {
     /// Enforcement point.
     pub point: String,
-    /// Required openings not permitted.
+    /// Required openings not certainly permitted.
     pub missing: Vec<Missing>,
     /// Permitted traffic without a requirement.
     pub excess: Vec<Excess>,
     /// Rules no packet reaches.
     pub shadowed: Vec<RuleRef>,
-    /// Rules whose removal changes nothing (the rest of the chain decides the same).
+    /// Rules whose removal changes nothing.
     pub redundant: Vec<RuleRef>,
-    /// What was not analysed, by location.
+    /// What was not analysed exactly, by location.
     pub not_analysed: Vec<(String, String)>,
 }
 
@@ -131,31 +248,162 @@ impl AuditReport {
     }
 }
 
-fn opening_set(space: &Space, o: &Opening) -> R<Set> {
-    let nets = |a: &crate::addr::AddrSet, f: Field| -> R<Set> {
-        let mut s = space.none();
-        for n in a.nets() {
-            s = space.or(&s, &space.prefix(f, &n)?)?;
-        }
-        Ok(s)
-    };
-    let proto = match o.protocol {
-        Protocol::Tcp => 6,
-        Protocol::Udp => 17,
-    };
+/// Which addresses sit behind which interface of a network firewall, and on which of its
+/// sides: (interface, addresses, side index). Only packets between different sides cross it.
+#[derive(Debug, Clone)]
+pub struct Interfaces(pub Vec<(String, AddrSet, usize)>);
+
+/// What the audit needs to know about the enforcement point.
+pub struct Point<'a> {
+    /// Its plan.
+    pub plan: &'a PointPlan,
+    /// A host firewall (input and output) rather than a network one (forward).
+    pub host: bool,
+    /// The interfaces of a network firewall, when the site says.
+    pub interfaces: Option<&'a Interfaces>,
+}
+
+fn addr_set(space: &Space, a: &AddrSet, f: Field) -> R<Set> {
+    let mut s = space.none();
+    for n in a.nets() {
+        s = space.or(&s, &space.net(f, &n)?)?;
+    }
+    Ok(s)
+}
+
+fn ports_set(space: &Space, o: &Opening, f: Field) -> R<Set> {
     let mut ports = space.none();
     for r in o.ports.ranges() {
         ports = space.or(
             &ports,
-            &space.range(Field::DPort, u32::from(*r.start()), u32::from(*r.end()))?,
+            &space.range(f, u32::from(*r.start()), u32::from(*r.end()))?,
         )?;
     }
-    let s = space.and(&nets(&o.from, Field::Src)?, &nets(&o.to, Field::Dst)?)?;
-    let s = space.and(&s, &space.range(Field::Proto, proto, proto)?)?;
-    space.and(&s, &ports)
+    Ok(ports)
 }
 
-fn fmt_ranges(r: &[(u16, u16)]) -> Vec<String> {
+fn proto_of(o: &Opening) -> u128 {
+    match o.protocol {
+        Protocol::Tcp => 6,
+        Protocol::Udp => 17,
+    }
+}
+
+/// The packets of an opening at one stage (entry packets, any interface).
+fn stage_set(space: &Space, o: &Opening, stage: Stage) -> R<Set> {
+    let s = space;
+    let proto = s.eq(Field::Proto, proto_of(o))?;
+    let tcp = o.protocol == Protocol::Tcp;
+    let (src, dst, ports) = match stage {
+        Stage::New | Stage::Established => (
+            addr_set(s, &o.from, Field::Src)?,
+            addr_set(s, &o.to, Field::Dst)?,
+            ports_set(s, o, Field::DPort)?,
+        ),
+        Stage::Reply => (
+            addr_set(s, &o.to, Field::Src)?,
+            addr_set(s, &o.from, Field::Dst)?,
+            ports_set(s, o, Field::SPort)?,
+        ),
+    };
+    let (state, flags) = match stage {
+        Stage::New => (CtState::New, s.eq(Field::Flags, u128::from(tcp::SYN))?),
+        Stage::Established => (
+            CtState::Established,
+            s.eq(Field::Flags, u128::from(tcp::ACK))?,
+        ),
+        Stage::Reply => (
+            CtState::Established,
+            s.or(
+                &s.eq(Field::Flags, u128::from(tcp::SYN | tcp::ACK))?,
+                &s.eq(Field::Flags, u128::from(tcp::ACK))?,
+            )?,
+        ),
+    };
+    let mut set = s.and(&s.and(&src, &dst)?, &s.and(&proto, &ports)?)?;
+    set = s.and(&set, &s.states(&[state])?)?;
+    if tcp {
+        set = s.and(&set, &flags)?;
+    }
+    s.and(&set, &s.entry())
+}
+
+/// New connections: state NEW, and for TCP a plain SYN.
+fn new_connections(space: &Space) -> R<Set> {
+    let s = space;
+    let new = s.and(&s.entry(), &s.states(&[CtState::New])?)?;
+    let tcp = s.eq(Field::Proto, 6)?;
+    let syn = s.eq(Field::Flags, u128::from(tcp::SYN))?;
+    s.diff(&new, &s.diff(&tcp, &syn)?)
+}
+
+/// A path's verdicts on entering packets, with interfaces projected away.
+struct Bounds {
+    kind: PathKind,
+    result: PathResult,
+    /// Interface relation (site interfaces, no loopback on host paths).
+    rel: Set,
+    /// Possibly accepted (entry packets, interfaces projected).
+    hi: Set,
+    /// Certainly accepted.
+    lo: Set,
+}
+
+fn bounds(space: &Space, rs: &Ruleset, kind: PathKind, rel: Set) -> R<Bounds> {
+    let s = space;
+    let universe = s.and(&path_universe(s, rs, kind)?, &rel)?;
+    let result = eval_path(s, rs, kind, &universe)?;
+    let taint = s.back_to_entry(&result.tainted)?;
+    let pa = s.or(&s.back_to_entry(&result.accepted)?, &taint)?;
+    let pd = s.or(&s.back_to_entry(&result.dropped)?, &taint)?;
+    let ifs = [Field::Iif, Field::Oif];
+    let hi = s.exists(&s.and(&pa, &universe)?, &ifs)?;
+    let valid = s.exists(&universe, &ifs)?;
+    let lo = s.diff(&valid, &s.exists(&s.and(&pd, &universe)?, &ifs)?)?;
+    Ok(Bounds {
+        kind,
+        result,
+        rel,
+        hi,
+        lo,
+    })
+}
+
+/// The interface relation for a path: which interfaces packets between these addresses use.
+fn relation(space: &Space, kind: PathKind, ifs: Option<&Interfaces>) -> R<Set> {
+    let s = space;
+    match kind {
+        PathKind::Input | PathKind::Output => {
+            let lo = s.or(&s.iface(false, "lo")?, &s.iface(true, "lo")?)?;
+            s.complement(&lo)
+        }
+        PathKind::Forward => {
+            let Some(Interfaces(list)) = ifs else {
+                return Ok(s.top());
+            };
+            let mut rel = s.none();
+            for (i, a, sa) in list {
+                let from = s.and(
+                    &s.iface_code(false, s.iface_code_of(i))?,
+                    &addr_set(s, a, Field::Src)?,
+                )?;
+                for (j, b, sb) in list {
+                    if sa == sb {
+                        continue;
+                    }
+                    let to = s.and(
+                        &s.iface_code(true, s.iface_code_of(j))?,
+                        &addr_set(s, b, Field::Dst)?,
+                    )?;
+                    rel = s.or(&rel, &s.and(&from, &to)?)?;
+                }
+            }
+            Ok(rel)
+        }
+    }
+}
+
+fn ranges_text(r: &[(u32, u32)]) -> Vec<String> {
     r.iter()
         .map(|(a, b)| {
             if a == b {
@@ -167,29 +415,30 @@ fn fmt_ranges(r: &[(u16, u16)]) -> Vec<String> {
         .collect()
 }
 
-/// Sources, destinations, protocols and destination ports of a set, as text.
-type Summary = (Vec<String>, Vec<String>, Vec<String>, Vec<String>);
-
-fn summary(space: &Space, set: &Set) -> R<Summary> {
-    let nets = |f| -> R<Vec<String>> {
-        let (n, more) = space.prefixes(set, f, 6)?;
-        let mut v: Vec<String> = n.iter().map(|x| x.to_string()).collect();
-        if more {
-            v.push("…".into());
-        }
-        Ok(v)
-    };
-    Ok((
-        nets(Field::Src)?,
-        nets(Field::Dst)?,
-        fmt_ranges(&space.port_ranges(set, Field::Proto)?),
-        fmt_ranges(&space.port_ranges(set, Field::DPort)?),
-    ))
+fn rule_ref(rs: &Ruleset, ci: usize, ri: usize) -> RuleRef {
+    let c = &rs.chains[ci];
+    let r = &c.rules[ri];
+    RuleRef {
+        table: c.table.clone(),
+        chain: c.name.clone(),
+        origin: r.origin.clone(),
+        text: r.text.clone(),
+    }
 }
 
-/// Audit `rs` against the plan of one point. `host` says whether the point is a host firewall.
-pub fn audit(rs: &Ruleset, plan: &PointPlan, host: bool) -> Result<AuditReport, Exhausted> {
-    let space = Space::new(rs.interfaces())?;
+/// Audit `rs` against one enforcement point.
+pub fn audit(rs: &Ruleset, point: Point<'_>) -> Result<AuditReport, Exhausted> {
+    let mut layout = rs.layout();
+    if let Some(Interfaces(list)) = point.interfaces {
+        for (n, _, _) in list {
+            if !layout.names.contains(n) {
+                layout.names.push(n.clone());
+            }
+        }
+    }
+    let space = Space::new(&layout)?;
+    let s = &space;
+    let plan = point.plan;
     let mut report = AuditReport {
         point: plan.id.clone(),
         missing: vec![],
@@ -198,174 +447,309 @@ pub fn audit(rs: &Ruleset, plan: &PointPlan, host: bool) -> Result<AuditReport, 
         redundant: vec![],
         not_analysed: rs.not_analysed.clone(),
     };
-    // Only an unreadable rule with a verdict can change a packet's fate: `-m limit -j LOG` and
-    // the like match nothing or everything, and decide nothing either way.
-    let uncertain = rs.chains.iter().any(|c| {
-        c.rules
-            .iter()
-            .any(|r| !r.unsupported.is_empty() && r.verdict != model::Verdict::Continue)
-    });
-    for c in &rs.chains {
-        for r in c.rules.iter().filter(|r| !r.unsupported.is_empty()) {
+    let kinds: Vec<PathKind> = if point.host {
+        vec![PathKind::Input, PathKind::Output]
+    } else {
+        vec![PathKind::Forward]
+    };
+    let mut paths = Vec::new();
+    for k in &kinds {
+        let rel = relation(s, *k, point.interfaces)?;
+        paths.push(bounds(s, rs, *k, rel)?);
+    }
+    let path_of = |k: PathKind| paths.iter().find(|p| p.kind == k);
+    let mut covered = s.none();
+    if rs.covers_v4 {
+        covered = s.or(&covered, &s.family(false)?)?;
+    }
+    if rs.covers_v6 {
+        covered = s.or(&covered, &s.family(true)?)?;
+    }
+    let newconn = s.and(&new_connections(s)?, &covered)?;
+    let mut uncovered_notice = false;
+    // Missing: every opening, its new connections, later packets and replies.
+    let mut needed: Vec<(PathKind, Set)> = kinds.iter().map(|k| (*k, s.none())).collect();
+    for o in &plan.openings {
+        let (fwd, back) = match o.direction {
+            Direction::Forward => (PathKind::Forward, PathKind::Forward),
+            Direction::In => (PathKind::Input, PathKind::Output),
+            Direction::Out => (PathKind::Output, PathKind::Input),
+        };
+        if !o.from.fqdns.is_empty() || !o.to.fqdns.is_empty() {
             report.not_analysed.push((
-                r.origin.clone(),
+                "plan".into(),
                 format!(
-                    "{}: {} (treated both ways)",
-                    c.name,
-                    r.unsupported.join(" ")
+                    "opening {} -> {}: names cannot be checked against addresses",
+                    o.from.cidrs().join(" "),
+                    o.to.cidrs().join(" ")
                 ),
             ));
         }
-    }
-    // The families the ruleset speaks for.
-    let v4 = rs.chains.iter().any(|c| c.families != Families::V6);
-    let v6 = rs.chains.iter().any(|c| c.families != Families::V4);
-    let mut universe = space.none();
-    if v4 {
-        universe = space.or(&universe, &space.family(false)?)?;
-    }
-    if v6 {
-        universe = space.or(&universe, &space.family(true)?)?;
-    }
-    let new = space.and(&universe, &space.states(&[CtState::New])?)?;
-    let hooks: Vec<(Hook, Direction)> = if host {
-        vec![(Hook::Input, Direction::In), (Hook::Output, Direction::Out)]
-    } else {
-        vec![(Hook::Forward, Direction::Forward)]
-    };
-    for (hook, dir) in hooks {
-        let mut required = space.none();
-        let mut per_opening = Vec::new();
-        for o in plan.openings.iter().filter(|o| o.direction == dir) {
-            if !o.from.fqdns.is_empty() || !o.to.fqdns.is_empty() {
+        for stage in [Stage::New, Stage::Established, Stage::Reply] {
+            let k = if stage == Stage::Reply { back } else { fwd };
+            let Some(p) = path_of(k) else { continue };
+            let all = stage_set(s, o, stage)?;
+            let req = s.and(&all, &covered)?;
+            if !uncovered_notice && !s.is_empty(&s.diff(&all, &covered)?) {
+                uncovered_notice = true;
                 report.not_analysed.push((
-                    "plan".into(),
-                    format!(
-                        "opening {} -> {}: names cannot be checked against addresses",
-                        o.from.cidrs().join(" "),
-                        o.to.cidrs().join(" ")
-                    ),
+                    "ruleset".into(),
+                    if rs.covers_v4 {
+                        "the ruleset speaks only for IPv4 (iptables-save): the plan's IPv6 openings are not audited; add the ip6tables-save output with a second --ruleset".into()
+                    } else {
+                        "the ruleset speaks only for IPv6 (ip6tables-save): the plan's IPv4 openings are not audited; add the iptables-save output with a second --ruleset".into()
+                    },
                 ));
             }
-            let set = space.and(&opening_set(&space, o)?, &new)?;
-            required = space.or(&required, &set)?;
-            per_opening.push((o, set));
-        }
-        let baseline = if host {
-            let lo = space.iface(hook == Hook::Output, "lo")?;
-            let nd = space.and(
-                &space.range(Field::Proto, 58, 58)?,
-                &space.range(Field::DPort, 133, 136)?,
-            )?;
-            space.and(&space.or(&lo, &nd)?, &new)?
-        } else {
-            space.none()
-        };
-        // Only the excess part of each accepting rule is kept.
-        let interesting = space.diff(&new, &space.or(&required, &baseline)?)?;
-        let (most, notes) =
-            eval_hook(&space, rs, &hook, &universe, Mode::Most, Some(&interesting))?;
-        report.not_analysed.extend(notes);
-        let least = if uncertain {
-            eval_hook(
-                &space,
-                rs,
-                &hook,
-                &universe,
-                Mode::Least,
-                Some(&interesting),
-            )?
-            .0
-            .accepted
-        } else {
-            most.accepted.clone()
-        };
-        let acc_hi = space.and(&most.accepted, &new)?;
-        let acc_lo = space.and(&least, &new)?;
-        for (o, set) in per_opening {
-            let certain = space.diff(&set, &acc_hi)?;
-            let possible = space.diff(&set, &acc_lo)?;
-            if space.is_empty(&possible) {
+            if stage == Stage::New
+                && let Some(n) = needed.iter_mut().find(|(kk, _)| *kk == k)
+            {
+                n.1 = s.or(&n.1, &req)?;
+            }
+            let possible = s.diff(&req, &p.lo)?;
+            if s.is_empty(&possible) {
                 continue;
             }
-            let is_certain = !space.is_empty(&certain);
-            let w = space
-                .witness(if is_certain { &certain } else { &possible })
+            let certain_part = s.diff(&req, &p.hi)?;
+            let certain = !s.is_empty(&certain_part);
+            let w = s
+                .witness(if certain { &certain_part } else { &possible })
                 .ok_or(Exhausted)?;
             report.missing.push(Missing {
-                hook: hook.clone(),
+                hook: k.filter_hook(),
+                stage,
                 requirements: o.requirements(),
                 from: o.from.cidrs(),
                 to: o.to.cidrs(),
                 protocol: o.protocol,
                 ports: o.ports.to_strings(),
                 witness: w,
-                certain: is_certain,
+                certain,
             });
+            // One stage at a time: later packets matter once new connections pass.
+            break;
         }
-        let not_needed = space.or(&required, &baseline)?;
-        let excess_lo = space.diff(&acc_lo, &not_needed)?;
-        let mut parts: Vec<(Option<RuleRef>, Option<String>, Set)> = Vec::new();
-        for ((ci, ri), set) in &most.accepts_by_rule {
-            let c = &rs.chains[*ci];
-            let r = &c.rules[*ri];
-            parts.push((
-                Some(RuleRef {
-                    chain: c.name.clone(),
-                    origin: r.origin.clone(),
-                    text: r.text.clone(),
-                }),
-                None,
-                set.clone(),
-            ));
+    }
+    // Excess: new connections possibly accepted that nothing needs, per accepting rule.
+    for p in &paths {
+        let need = needed
+            .iter()
+            .find(|(k, _)| *k == p.kind)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| s.none());
+        let ex_hi = s.diff(&s.and(&p.hi, &newconn)?, &need)?;
+        if s.is_empty(&ex_hi) {
+            continue;
         }
-        for (ci, set) in &most.accepts_by_policy {
-            parts.push((None, Some(rs.chains[*ci].name.clone()), set.clone()));
-        }
-        for (rule, policy, set) in parts {
-            let ex = space.diff(&space.and(&set, &new)?, &not_needed)?;
-            if space.is_empty(&ex) {
+        let ex_lo = s.and(&ex_hi, &p.lo)?;
+        let mut order: Vec<&(Blame, Set)> = p
+            .result
+            .accepts
+            .iter()
+            .filter(|(b, _)| matches!(b, Blame::Rule(..)))
+            .collect();
+        order.extend(
+            p.result
+                .accepts
+                .iter()
+                .filter(|(b, _)| matches!(b, Blame::Policy(_))),
+        );
+        order.extend(
+            p.result
+                .accepts
+                .iter()
+                .filter(|(b, _)| matches!(b, Blame::NoChain)),
+        );
+        let mut rest = ex_hi.clone();
+        for (blame, set) in order {
+            if s.is_empty(&rest) {
+                break;
+            }
+            // The rule's packets as they entered, on interfaces the site allows.
+            let with_if = s.and(&s.and(&s.back_to_entry(set)?, &p.rel)?, &newconn)?;
+            let part = s.and(&s.exists(&with_if, &[Field::Iif, Field::Oif])?, &rest)?;
+            if s.is_empty(&part) {
                 continue;
             }
-            let certain_part = space.and(&ex, &excess_lo)?;
-            let certain = !space.is_empty(&certain_part);
-            let shown = if certain { certain_part } else { ex };
-            let witness = space.witness(&shown).ok_or(Exhausted)?;
-            let (src, dst, protocols, dports) = summary(&space, &shown)?;
+            rest = s.diff(&rest, &part)?;
+            let certain_part = s.and(&part, &ex_lo)?;
+            let certain = !s.is_empty(&certain_part);
+            let shown = if certain { certain_part } else { part };
+            let witness = s
+                .witness(&s.and(&with_if, &shown)?)
+                .or_else(|| s.witness(&shown))
+                .ok_or(Exhausted)?;
+            let nets = |f| -> R<Vec<String>> {
+                let (n, more) = s.prefixes(&shown, f, 6)?;
+                let mut v: Vec<String> = n.iter().map(|x| x.to_string()).collect();
+                if more {
+                    v.push("…".into());
+                }
+                Ok(v)
+            };
+            let (src, dst) = (nets(Field::Src)?, nets(Field::Dst)?);
+            let protos: Vec<String> = s
+                .ranges(&shown, Field::Proto)?
+                .iter()
+                .flat_map(|(a, b)| *a..=*b)
+                .map(|p| p.to_string())
+                .collect();
+            let port_part = {
+                let mut pp = s.none();
+                for pr in crate::packet::PORT_PROTOS {
+                    pp = s.or(&pp, &s.eq(Field::Proto, u128::from(pr))?)?;
+                }
+                s.and(&shown, &pp)?
+            };
+            let icmp_part = s.and(
+                &shown,
+                &s.or(&s.eq(Field::Proto, 1)?, &s.eq(Field::Proto, 58)?)?,
+            )?;
+            let dports = if s.is_empty(&port_part) {
+                vec![]
+            } else {
+                ranges_text(&s.ranges(&port_part, Field::DPort)?)
+            };
+            let icmp = icmp_text(&s.ranges(&icmp_part, Field::DPort)?);
+            let (rule, policy, no_chain) = match blame {
+                Blame::Rule(ci, ri) => (Some(rule_ref(rs, *ci, *ri)), None, false),
+                Blame::Policy(ci) => (None, Some(rs.chains[*ci].name.clone()), false),
+                Blame::NoChain => (None, None, true),
+            };
             report.excess.push(Excess {
-                hook: hook.clone(),
+                hook: p.kind.filter_hook(),
                 rule,
                 policy,
+                no_chain,
                 src,
                 dst,
-                protocols,
+                protocols: protos,
                 dports,
+                icmp,
                 witness,
                 certain,
             });
         }
-        for (list, found) in [
-            (&mut report.shadowed, most.shadowed),
-            (&mut report.redundant, most.redundant),
-        ] {
-            for (ci, ri) in found {
-                let c = &rs.chains[ci];
-                let r = &c.rules[ri];
-                let rr = RuleRef {
-                    chain: c.name.clone(),
-                    origin: r.origin.clone(),
-                    text: r.text.clone(),
-                };
-                if !list
-                    .iter()
-                    .any(|x| x.origin == rr.origin && x.chain == rr.chain)
-                {
-                    list.push(rr);
-                }
+    }
+    // Shadowed and redundant: only rules of chains every path into which was evaluated.
+    let evaluated: Vec<Hook> = kinds
+        .iter()
+        .flat_map(|k| k.hooks().iter().cloned())
+        .collect();
+    let eligible = eligible_chains(rs, &evaluated);
+    let exact = paths.iter().all(|p| p.result.exact);
+    let mut keys: Vec<(usize, usize)> = paths
+        .iter()
+        .flat_map(|p| p.result.could_match.keys().copied())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    for (ci, ri) in keys {
+        if !eligible[ci] {
+            continue;
+        }
+        let could = paths.iter().any(|p| {
+            p.result
+                .could_match
+                .get(&(ci, ri))
+                .copied()
+                .unwrap_or(false)
+        });
+        let hit = paths
+            .iter()
+            .any(|p| p.result.hits.get(&(ci, ri)).is_some_and(|h| !s.is_empty(h)));
+        if could && !hit {
+            report.shadowed.push(rule_ref(rs, ci, ri));
+        }
+        if exact
+            && hit
+            && paths.iter().all(|p| {
+                !p.result.hits.get(&(ci, ri)).is_some_and(|h| !s.is_empty(h))
+                    || p.result.redundant.contains(&(ci, ri))
+            })
+        {
+            report.redundant.push(rule_ref(rs, ci, ri));
+        }
+    }
+    // What was not read exactly.
+    for (ci, c) in rs.chains.iter().enumerate() {
+        if !paths.iter().any(|p| p.result.reached.contains(&ci)) {
+            continue;
+        }
+        for r in &c.rules {
+            let u = r.unsupported();
+            if !u.is_empty() {
+                report.not_analysed.push((
+                    r.origin.clone(),
+                    format!("{}: {} (evaluated both ways)", c.name, u.join(", ")),
+                ));
+            }
+        }
+    }
+    for p in &paths {
+        for n in &p.result.notes {
+            if !report.not_analysed.contains(n) {
+                report.not_analysed.push(n.clone());
             }
         }
     }
     Ok(report)
+}
+
+fn icmp_text(r: &[(u32, u32)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (a, b) in r {
+        let (ta, tb) = (a >> 8, b >> 8);
+        if a & 0xff == 0 && b & 0xff == 0xff {
+            if ta == tb {
+                out.push(ta.to_string());
+            } else {
+                out.push(format!("{ta}-{tb}"));
+            }
+        } else {
+            for v in *a..=*b {
+                out.push(format!("{}/{}", v >> 8, v & 0xff));
+                if out.len() > 16 {
+                    out.push("…".into());
+                    return out;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Chains whose every caller chain hangs off an evaluated hook.
+fn eligible_chains(rs: &Ruleset, evaluated: &[Hook]) -> Vec<bool> {
+    let n = rs.chains.len();
+    // Hooks each chain can be reached from.
+    let mut from_other = vec![false; n];
+    let mut from_eval = vec![false; n];
+    let mut stack: Vec<(usize, bool)> = Vec::new();
+    for (i, c) in rs.chains.iter().enumerate() {
+        if let Some(h) = &c.hook {
+            stack.push((i, evaluated.contains(h)));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    while let Some((ci, ev)) = stack.pop() {
+        if !seen.insert((ci, ev)) {
+            continue;
+        }
+        if ev {
+            from_eval[ci] = true;
+        } else {
+            from_other[ci] = true;
+        }
+        for r in &rs.chains[ci].rules {
+            if let Verdict::Jump(t) | Verdict::Goto(t) = &r.verdict
+                && let Some(ti) = rs.find(&rs.chains[ci], t)
+            {
+                stack.push((ti, ev));
+            }
+        }
+    }
+    (0..n).map(|i| from_eval[i] && !from_other[i]).collect()
 }
 
 /// A message for an exhausted packet space.

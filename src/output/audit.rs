@@ -1,35 +1,129 @@
-//! `portplan audit` output.
+//! `portplan audit` output: text (also Markdown), JSON and CSV. Every text that comes from the
+//! ruleset (rule text, comments, chain names) has its control characters escaped, so a rule
+//! comment cannot rewrite the terminal.
 
 use std::fmt::Write as _;
 
-use crate::audit::AuditReport;
-use crate::audit::model::Hook;
+use crate::audit::{AuditReport, Excess, Missing, Stage};
 use crate::i18n::Lang;
 use crate::output::Format;
+use crate::packet::Packet;
 
-fn hook(h: &Hook) -> String {
-    match h {
-        Hook::Input => "input".into(),
-        Hook::Forward => "forward".into(),
-        Hook::Output => "output".into(),
-        Hook::Other(s) => s.clone(),
+/// Control characters shown as `\u{..}` escapes.
+fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            let _ = write!(o, "\\u{{{:x}}}", c as u32);
+        } else {
+            o.push(c);
+        }
+    }
+    o
+}
+
+fn stage(s: Stage, lang: Lang) -> &'static str {
+    match s {
+        Stage::New => lang.pick("new connections", "新規接続"),
+        Stage::Established => lang.pick("later packets of a connection", "接続の後続パケット"),
+        Stage::Reply => lang.pick("replies", "応答"),
     }
 }
 
-/// Render an audit report.
-pub fn render(r: &AuditReport, format: Format, lang: Lang) -> String {
-    if format == Format::Json {
-        let mut v = serde_json::to_value(r).unwrap_or_default();
-        v["ok"] = serde_json::Value::Bool(r.ok(false));
-        return serde_json::to_string_pretty(&v).unwrap_or_default() + "\n";
+fn witness(p: &Packet, lang: Lang) -> String {
+    let mut s = p.to_string();
+    if let Some(i) = &p.iif {
+        let _ = write!(s, " {} {}", lang.pick("in", "入力"), esc(i));
     }
-    let (h, li) = if format == Format::Md {
-        ("## ", "- ")
+    if let Some(o) = &p.oif {
+        let _ = write!(s, " {} {}", lang.pick("out", "出力"), esc(o));
+    }
+    s
+}
+
+fn by(e: &Excess, lang: Lang) -> String {
+    match (&e.rule, &e.policy, e.no_chain) {
+        (Some(r), _, _) => format!(
+            "{} {} ({} {}): {}",
+            lang.pick("rule", "ルール"),
+            esc(&r.origin),
+            esc(&r.table),
+            esc(&r.chain),
+            esc(&r.text)
+        ),
+        (None, Some(c), _) => format!(
+            "{} {}",
+            lang.pick("accept policy of chain", "チェーンの accept ポリシー:"),
+            esc(c)
+        ),
+        _ => lang
+            .pick(
+                "no base chain filters this hook: the kernel lets everything through",
+                "このフックにベースチェインがありません: カーネルはすべて通します",
+            )
+            .to_string(),
+    }
+}
+
+fn certainty(certain: bool, lang: Lang) -> &'static str {
+    if certain {
+        lang.pick("certain", "確定")
     } else {
-        ("", "  ")
-    };
+        lang.pick(
+            "possible: depends on parts not analysed exactly",
+            "可能性: 厳密に解析できない部分による",
+        )
+    }
+}
+
+fn permits(e: &Excess) -> String {
+    let protos: Vec<String> = e
+        .protocols
+        .iter()
+        .map(|p| p.parse().map_or(p.clone(), crate::packet::proto_name))
+        .collect();
+    let mut s = format!(
+        "{} -> {} {}",
+        e.src.join(" "),
+        e.dst.join(" "),
+        protos.join(",")
+    );
+    if !e.dports.is_empty() {
+        let _ = write!(s, " dport {}", e.dports.join(","));
+    }
+    if !e.icmp.is_empty() {
+        let _ = write!(s, " icmp {}", e.icmp.join(","));
+    }
+    s
+}
+
+fn opening(m: &Missing) -> String {
+    format!(
+        "{} -> {} {} {}",
+        m.from.join(" "),
+        m.to.join(" "),
+        m.protocol,
+        m.ports.join(",")
+    )
+}
+
+/// Render an audit report.
+pub fn render(r: &AuditReport, format: Format, allow_excess: bool, lang: Lang) -> String {
+    match format {
+        Format::Json => {
+            let mut v = serde_json::to_value(r).unwrap_or_default();
+            v["ok"] = serde_json::Value::Bool(r.ok(allow_excess));
+            serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+        }
+        Format::Csv => csv(r, lang),
+        Format::Table | Format::Md => text(r, format == Format::Md, allow_excess, lang),
+    }
+}
+
+fn text(r: &AuditReport, md: bool, allow_excess: bool, lang: Lang) -> String {
+    let (h, li) = if md { ("## ", "- ") } else { ("", "  ") };
     let mut out = String::new();
-    let verdict = if r.ok(false) {
+    let verdict = if r.ok(allow_excess) {
         lang.pick("matches the plan", "計画どおりです")
     } else {
         lang.pick("does NOT match the plan", "計画と一致しません")
@@ -38,18 +132,8 @@ pub fn render(r: &AuditReport, format: Format, lang: Lang) -> String {
         out,
         "{h}{} {}: {verdict}",
         lang.pick("Audit of", "監査:"),
-        r.point
+        esc(&r.point)
     );
-    let maybe = |certain: bool| {
-        if certain {
-            ""
-        } else {
-            lang.pick(
-                " (possibly: depends on rules not fully analysed)",
-                " (未解析のルール次第)",
-            )
-        }
-    };
     let _ = writeln!(
         out,
         "\n{h}{} ({})",
@@ -59,91 +143,185 @@ pub fn render(r: &AuditReport, format: Format, lang: Lang) -> String {
     for m in &r.missing {
         let _ = writeln!(
             out,
-            "{li}[{}] {} -> {} {} {}  {}{}\n{li}    {} {}",
-            hook(&m.hook),
-            m.from.join(" "),
-            m.to.join(" "),
-            m.protocol,
-            m.ports.join(","),
+            "{li}[{}] {}  {}  ({}; {})\n{li}    {} {}",
+            m.hook.name(),
+            opening(m),
             m.requirements.join(" "),
-            maybe(m.certain),
+            stage(m.stage, lang),
+            certainty(m.certain, lang),
             lang.pick("e.g.", "例:"),
-            m.witness
+            witness(&m.witness, lang)
         );
     }
     let _ = writeln!(
         out,
         "\n{h}{} ({})",
         lang.pick(
-            "Excess: permitted, no requirement",
-            "過剰: 許可されているが要件がない"
+            "Excess: new connections permitted, no requirement",
+            "過剰: 要件のない新規接続が許可されている"
         ),
         r.excess.len()
     );
     for e in &r.excess {
-        let by = match (&e.rule, &e.policy) {
-            (Some(rule), _) => format!(
-                "{} {} ({}): {}",
-                lang.pick("rule", "ルール"),
-                rule.origin,
-                rule.chain,
-                rule.text
-            ),
-            (None, Some(c)) => format!(
-                "{} {c}",
-                lang.pick("policy accept of chain", "チェーンのポリシー accept:")
-            ),
-            _ => String::new(),
-        };
         let _ = writeln!(
             out,
-            "{li}[{}] {by}{}\n{li}    {} {} -> {} proto {} dport {}\n{li}    {} {}",
-            hook(&e.hook),
-            maybe(e.certain),
+            "{li}[{}] {} ({})\n{li}    {} {}\n{li}    {} {}",
+            e.hook.name(),
+            by(e, lang),
+            certainty(e.certain, lang),
             lang.pick("permits", "許可範囲:"),
-            e.src.join(" "),
-            e.dst.join(" "),
-            e.protocols.join(","),
-            e.dports.join(","),
+            permits(e),
             lang.pick("e.g.", "例:"),
-            e.witness
+            witness(&e.witness, lang)
         );
     }
-    if !r.shadowed.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{h}{} ({})",
-            lang.pick("Shadowed: never reached", "シャドウ: 到達しないルール"),
-            r.shadowed.len()
-        );
-        for s in &r.shadowed {
-            let _ = writeln!(out, "{li}{} ({}): {}", s.origin, s.chain, s.text);
-        }
-    }
-    if !r.redundant.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{h}{} ({})",
+    for (title, list) in [
+        (
+            lang.pick(
+                "Shadowed: no packet can reach them",
+                "シャドウ: どのパケットも到達しないルール",
+            ),
+            &r.shadowed,
+        ),
+        (
             lang.pick(
                 "Redundant: removing them changes nothing",
-                "冗長: 削除しても結果が変わらないルール"
+                "冗長: 削除しても結果が変わらないルール",
             ),
-            r.redundant.len()
-        );
-        for s in &r.redundant {
-            let _ = writeln!(out, "{li}{} ({}): {}", s.origin, s.chain, s.text);
+            &r.redundant,
+        ),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{h}{title} ({})", list.len());
+        for s in list {
+            let _ = writeln!(
+                out,
+                "{li}{} ({} {}): {}",
+                esc(&s.origin),
+                esc(&s.table),
+                esc(&s.chain),
+                esc(&s.text)
+            );
         }
     }
     if !r.not_analysed.is_empty() {
         let _ = writeln!(
             out,
             "\n{h}{} ({})",
-            lang.pick("Not analysed", "未解析"),
+            lang.pick(
+                "Not analysed exactly (bounded both ways)",
+                "厳密には解析していない部分 (両方向に評価)"
+            ),
             r.not_analysed.len()
         );
         for (w, what) in &r.not_analysed {
-            let _ = writeln!(out, "{li}{w}: {what}");
+            let _ = writeln!(out, "{li}{}: {}", esc(w), esc(what));
         }
     }
     out
+}
+
+/// A CSV cell: quoted when needed; a leading `= + - @`, tab or CR is neutralised with `'`
+/// (spreadsheets would run it as a formula).
+fn cell(s: &str) -> String {
+    let s = esc(s);
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s
+    };
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+fn csv(r: &AuditReport, lang: Lang) -> String {
+    let header = [
+        lang.pick("finding", "指摘"),
+        lang.pick("certain", "確定"),
+        lang.pick("hook", "フック"),
+        lang.pick("what", "対象"),
+        lang.pick("rule", "ルール"),
+        lang.pick("source", "送信元"),
+        lang.pick("destination", "宛先"),
+        lang.pick("protocol", "プロトコル"),
+        lang.pick("ports", "ポート"),
+        lang.pick("example", "例"),
+    ];
+    let mut out = header.map(cell).join(",") + "\n";
+    let yes = |b: bool| if b { "yes" } else { "possible" };
+    for m in &r.missing {
+        let row = [
+            "missing".to_string(),
+            yes(m.certain).into(),
+            m.hook.name().into(),
+            format!("{} ({})", m.requirements.join(" "), stage(m.stage, lang)),
+            String::new(),
+            m.from.join(" "),
+            m.to.join(" "),
+            m.protocol.to_string(),
+            m.ports.join(" "),
+            witness(&m.witness, lang),
+        ];
+        out += &(row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(",") + "\n");
+    }
+    for e in &r.excess {
+        let rule = e
+            .rule
+            .as_ref()
+            .map(|x| format!("{} {}: {}", x.chain, x.origin, x.text))
+            .or_else(|| e.policy.as_ref().map(|p| format!("policy {p}")))
+            .unwrap_or_else(|| "no base chain".into());
+        let row = [
+            "excess".to_string(),
+            yes(e.certain).into(),
+            e.hook.name().into(),
+            String::new(),
+            rule,
+            e.src.join(" "),
+            e.dst.join(" "),
+            e.protocols.join(" "),
+            [e.dports.join(" "), e.icmp.join(" ")]
+                .join(" ")
+                .trim()
+                .to_string(),
+            witness(&e.witness, lang),
+        ];
+        out += &(row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(",") + "\n");
+    }
+    for (kind, list) in [("shadowed", &r.shadowed), ("redundant", &r.redundant)] {
+        for s in list {
+            let row = [
+                kind.to_string(),
+                "yes".into(),
+                String::new(),
+                String::new(),
+                format!("{} {}: {}", s.chain, s.origin, s.text),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ];
+            out += &(row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(",") + "\n");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_and_formulas_are_neutralised() {
+        assert_eq!(esc("a\x1b[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(cell("+cmd|x"), "'+cmd|x");
+        assert_eq!(cell("plain"), "plain");
+    }
 }

@@ -242,7 +242,7 @@ pub fn lower(site: &Site, point: &EnforcementPoint, plan: &PointPlan) -> RuleSet
         }
     }
     let sides = match &point.kind {
-        PointKind::Network { sides } => sides
+        PointKind::Network { sides, .. } => sides
             .iter()
             .map(|zs| Side {
                 zones: zs.clone(),

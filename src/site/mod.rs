@@ -63,6 +63,8 @@ pub enum PointKind {
     Network {
         /// Each side is a set of zone ids.
         sides: Vec<Vec<String>>,
+        /// Interface name → the zones behind it (empty when the site does not say).
+        interfaces: Vec<(String, Vec<String>)>,
     },
     /// A host firewall on every member of a role.
     Host {
@@ -581,9 +583,62 @@ impl Checker<'_> {
                     )),
                 );
             }
+            let mut interfaces: Vec<(String, Vec<String>)> = Vec::new();
+            if let Some(ifs) = &fw.interfaces {
+                let mut facing: HashSet<String> = HashSet::new();
+                for (name, zs) in &ifs.value {
+                    let at = self.span(zs).or_else(|| self.span(ifs));
+                    if !valid_ifname(name) {
+                        self.problem(
+                            at.clone(),
+                            tr!(
+                                "`{name}` is not a Linux interface name (1-15 bytes, no `/`, `:` or spaces)",
+                                "`{name}` は Linux のインターフェース名ではありません (1-15 バイト、`/`・`:`・空白なし)"
+                            ),
+                            None,
+                        );
+                    }
+                    let mut list = Vec::new();
+                    for zn in &zs.value.0 {
+                        let z = &zn.value;
+                        let at = self.span(zn).or_else(|| at.clone());
+                        if !used.contains(z) {
+                            self.problem(
+                                at,
+                                tr!(
+                                    "interface `{name}` faces zone `{z}`, which is not between the sides of `{id}`",
+                                    "インターフェース `{name}` のゾーン `{z}` は `{id}` の between にありません"
+                                ),
+                                None,
+                            );
+                        }
+                        facing.insert(z.clone());
+                        list.push(z.clone());
+                    }
+                    interfaces.push((name.clone(), list));
+                }
+                let mut missing: Vec<&String> =
+                    used.iter().filter(|z| !facing.contains(*z)).collect();
+                missing.sort();
+                if !missing.is_empty() {
+                    let list = missing
+                        .iter()
+                        .map(|z| z.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    self.problem(
+                        self.span(ifs),
+                        tr!(
+                            "zone(s) {list} of `{id}` face no interface: say which interface leads to them",
+                            "`{id}` のゾーン {list} に対応するインターフェースがありません"
+                        ),
+                        None,
+                    );
+                }
+            }
             points.push(EnforcementPoint {
                 id: id.clone(),
-                kind: PointKind::Network { sides },
+                kind: PointKind::Network { sides, interfaces },
                 target: fw.target,
             });
         }
@@ -795,3 +850,14 @@ pub fn parse_net(s: &str) -> Option<IpNet> {
 
 #[cfg(test)]
 mod tests;
+
+/// A name Linux accepts for an interface.
+pub fn valid_ifname(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 15
+        && n != "."
+        && n != ".."
+        && !n
+            .chars()
+            .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
+}

@@ -123,6 +123,12 @@ pub struct RawFirewall {
     /// (`[clients, servers]`, `[[clients, servers], internet]`).
     #[schemars(with = "Vec<Names>")]
     pub between: Spanned<Vec<Spanned<NameList>>>,
+    /// Which zones sit behind which of its interfaces (`{eth0: [clients], eth1: servers}`):
+    /// the audit then knows each packet's input and output interface, and the renderers bind
+    /// rules to them. Every zone of `between` must face an interface.
+    #[serde(default)]
+    #[schemars(with = "Option<BTreeMap<String, Names>>")]
+    pub interfaces: Option<Spanned<BTreeMap<String, Spanned<NameList>>>>,
     /// Render target.
     pub target: Target,
 }

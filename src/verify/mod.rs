@@ -544,7 +544,7 @@ pub fn enforced_between(site: &Site, s: IpAddr, d: IpAddr) -> Vec<String> {
     site.points
         .iter()
         .filter(|pt| match &pt.kind {
-            PointKind::Network { sides } => {
+            PointKind::Network { sides, .. } => {
                 let side_of = |ip: IpAddr| {
                     sides
                         .iter()
