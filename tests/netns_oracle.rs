@@ -904,6 +904,91 @@ fn every_probe_starts_its_connection() {
     check(&r, "no connection twice", Path::Forward, &cases);
 }
 
+/// Every source routes back through the interface it arrives on, so reverse-path filters
+/// (`fib saddr . iif oif missing`, `-m rpfilter`) pass, also for one source arriving on two
+/// interfaces in one call.
+#[test]
+fn reverse_path_checks_pass() {
+    let Some(r) = router("reverse_path_checks_pass", "rpf", &["lan", "wan"]) else {
+        return;
+    };
+    let cases = |path: Path| {
+        let mut v = Vec::new();
+        for (c, s, _) in [V4, V6] {
+            for (i, (from, to)) in [("lan", "wan"), ("wan", "lan")].into_iter().enumerate() {
+                let p = Probe::tcp(c, s, 40000 + i as u16, 22, SYN);
+                v.push(match path {
+                    Path::Forward => (p.via(from, to), true),
+                    _ => (p.arriving(from), true),
+                });
+            }
+        }
+        v
+    };
+    r.load_nft(
+        r#"
+        table inet raw {
+          chain pre {
+            type filter hook prerouting priority raw; policy accept;
+            fib saddr . iif oif missing drop
+          }
+        }
+        "#,
+    );
+    check(&r, "nft forward", Path::Forward, &cases(Path::Forward));
+    check(&r, "nft input", Path::Input, &cases(Path::Input));
+    let ipt = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+               -A PREROUTING -m rpfilter --invert -j DROP\nCOMMIT\n";
+    r.load_iptables(Some(ipt), Some(ipt));
+    check(&r, "iptables forward", Path::Forward, &cases(Path::Forward));
+    check(&r, "iptables input", Path::Input, &cases(Path::Input));
+}
+
+/// The router's own ICMP errors (here: rejects of UDP probes, sent back out of the interface
+/// other probes leave by) carry arbitrary ids; they are never taken for an ICMP error probe.
+#[test]
+fn router_errors_are_not_probes() {
+    let Some(r) = router("router_errors_are_not_probes", "rer", &["eth0", "eth1"]) else {
+        return;
+    };
+    r.load_nft(
+        r#"
+        table inet filter {
+          chain forward {
+            type filter hook forward priority 0; policy accept;
+            meta l4proto udp reject
+            icmp type destination-unreachable drop
+            icmpv6 type destination-unreachable drop
+          }
+        }
+        "#,
+    );
+    // Many sources: each gets its own run of error ids (IPv4) or flow labels (IPv6).
+    let mut cases = Vec::new();
+    for v6 in [false, true] {
+        let unreach = if v6 { 1 } else { 3 };
+        for h in 1..=40u16 {
+            let (c, s) = if v6 {
+                (format!("2001:db8::{h:x}"), format!("2001:db8:1::{h:x}"))
+            } else {
+                (format!("10.0.0.{h}"), format!("10.1.0.{h}"))
+            };
+            for i in 0..40u16 {
+                for (a, b, from, to) in [(&c, &s, "eth0", "eth1"), (&s, &c, "eth1", "eth0")] {
+                    cases.push((Probe::udp(a, b, 10000 + i, 53).via(from, to), false));
+                    let err = Probe {
+                        sport: 20000 + i,
+                        dport: 80,
+                        ..Probe::icmp(a, b, unreach, 3)
+                    };
+                    cases.push((err.via(from, to), false));
+                }
+            }
+        }
+    }
+    check(&r, "rejects", Path::Forward, &cases);
+}
+
 /// Sets restored with `ipset restore` are matched by iptables rules loaded afterwards.
 #[test]
 fn ipset_then_iptables() {

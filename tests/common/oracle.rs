@@ -63,6 +63,9 @@ pub const QUIET: Duration = Duration::from_millis(300);
 pub const CAP: Duration = Duration::from_secs(5);
 /// Probes per batch (ids are 16-bit for IPv4).
 const MAX_BATCH: usize = 60_000;
+/// Distinct input destinations per batch: adding an IPv4 address costs time linear in the
+/// addresses already there, so thousands at once would cost seconds.
+const MAX_LOCAL: usize = 2_000;
 
 /// Which netfilter path a probe takes through the router.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -360,9 +363,18 @@ pub struct Router {
     /// The router's namespace (for `ip netns exec`).
     pub ns: String,
     ends: Vec<End>,
+    /// The policy routes in place now.
+    routes: RefCell<Routes>,
+}
+
+/// Routes the oracle changes per batch.
+#[derive(Default)]
+struct Routes {
     /// Per routing table (999 for `iif lo`, 1000+k for `iif` interface k): the interface index
-    /// its default routes currently point out of.
-    routes: RefCell<HashMap<u32, usize>>,
+    /// its default routes point out of.
+    defaults: HashMap<u32, usize>,
+    /// Host routes in table 999 back to probe sources: (source, interface index).
+    back: HashSet<(IpAddr, usize)>,
 }
 
 /// A router interface and the namespace at its other end.
@@ -460,7 +472,7 @@ impl Router {
                     end_mac: [0x02, 0x70, 0x70, 0, k as u8, 2],
                 })
                 .collect(),
-            routes: RefCell::new(HashMap::new()),
+            routes: RefCell::new(Routes::default()),
         };
         // From here on, Drop cleans up whatever was created.
         let all: Vec<&str> = std::iter::once(router.ns.as_str())
@@ -479,6 +491,9 @@ impl Router {
             "net.ipv4.conf.default.send_redirects=0".into(),
             "net.ipv4.icmp_ratelimit=0".into(),
             "net.ipv4.icmp_msgs_per_sec=100000".into(),
+            "net.ipv4.icmp_msgs_burst=100000".into(),
+            "net.ipv4.icmp_ratemask=0".into(),
+            "net.ipv6.icmp.ratemask=".into(),
             "net.ipv6.conf.all.forwarding=1".into(),
             "net.ipv6.conf.default.forwarding=1".into(),
             "net.ipv6.conf.all.accept_dad=0".into(),
@@ -719,18 +734,20 @@ impl Router {
         out
     }
 
-    /// Point routing table `t` out of interface `k` (or nowhere).
-    fn set_routes(&self, want: &HashMap<u32, usize>) {
+    /// Put these routes in place (and only these): default routes per table, and host routes
+    /// back to the sources of the batch through the interface they arrive on, in the table the
+    /// router's own lookups use (`iif lo`: reverse-path checks, replies).
+    fn set_routes(&self, want: Routes) {
         let mut cur = self.routes.borrow_mut();
         let (mut b4, mut b6) = (String::new(), String::new());
-        for (t, k) in cur.iter() {
-            if !want.contains_key(t) {
+        for (t, k) in &cur.defaults {
+            if !want.defaults.contains_key(t) {
                 b4 += &format!("route del default via {} table {t}\n", gw4(*k));
                 b6 += &format!("route del default via {} table {t}\n", gw6(*k));
             }
         }
-        for (t, k) in want {
-            if cur.get(t) != Some(k) {
+        for (t, k) in &want.defaults {
+            if cur.defaults.get(t) != Some(k) {
                 let dev = &self.ends[*k].iface;
                 b4 += &format!(
                     "route replace default via {} dev {dev} table {t}\n",
@@ -742,26 +759,69 @@ impl Router {
                 );
             }
         }
+        for (a, k) in cur.back.difference(&want.back) {
+            match a {
+                IpAddr::V4(a) => {
+                    b4 += &format!("route del {a}/32 via {} table {LO_TABLE}\n", gw4(*k))
+                }
+                IpAddr::V6(a) => {
+                    b6 += &format!("route del {a}/128 via {} table {LO_TABLE}\n", gw6(*k))
+                }
+            }
+        }
+        for (a, k) in want.back.difference(&cur.back) {
+            let dev = &self.ends[*k].iface;
+            match a {
+                IpAddr::V4(a) => {
+                    b4 += &format!(
+                        "route replace {a}/32 via {} dev {dev} table {LO_TABLE}\n",
+                        gw4(*k)
+                    )
+                }
+                IpAddr::V6(a) => {
+                    b6 += &format!(
+                        "route replace {a}/128 via {} dev {dev} table {LO_TABLE}\n",
+                        gw6(*k)
+                    )
+                }
+            }
+        }
         if !b4.is_empty() {
             must(run(&["ip", "-n", &self.ns, "-batch", "-"], Some(&b4)));
+        }
+        if !b6.is_empty() {
             must(run(&["ip", "-n", &self.ns, "-6", "-batch", "-"], Some(&b6)));
         }
-        *cur = want.clone();
+        *cur = want;
+    }
+
+    /// The routes a batch needs: out of `oif` (Forward: per `iif`; Output: for the router's own
+    /// packets), back to each (unicast) source through its `iif`.
+    fn routes_for(&self, probes: &[Probe], batch: &[usize]) -> Routes {
+        let mut want = Routes::default();
+        for &i in batch {
+            let p = &probes[i];
+            let iif = p.iif.as_deref().map(|i| self.end(i));
+            if let Some(oif) = &p.oif {
+                let table = iif.map_or(LO_TABLE, |k| 1000 + k as u32);
+                want.defaults.insert(table, self.end(oif));
+            }
+            let unicast = match p.src {
+                IpAddr::V4(a) => {
+                    !(a.is_unspecified() || a.is_multicast() || a.is_broadcast() || a.is_loopback())
+                }
+                IpAddr::V6(a) => !(a.is_unspecified() || a.is_multicast() || a.is_loopback()),
+            };
+            if let (Some(k), true) = (iif, unicast) {
+                want.back.insert((p.src, k));
+            }
+        }
+        want
     }
 
     /// Forward and Output: send the batch, capture behind the interfaces it leaves by.
     fn run_captured(&self, path: Path, probes: &[Probe], batch: &[usize]) -> Vec<Option<Probe>> {
-        let mut want = HashMap::new();
-        for &i in batch {
-            let p = &probes[i];
-            let oif = self.end(p.oif.as_deref().unwrap());
-            let table = match &p.iif {
-                Some(iif) => 1000 + self.end(iif) as u32,
-                None => LO_TABLE,
-            };
-            want.insert(table, oif);
-        }
-        self.set_routes(&want);
+        self.set_routes(self.routes_for(probes, batch));
         self.flush_conntrack();
         // Capture at every end a probe may leave by (NAT or `fwd` may move it elsewhere).
         let caps: Vec<(usize, OwnedFd)> = (0..self.ends.len())
@@ -785,6 +845,14 @@ impl Router {
                         }
                         let p = &probes[batch[j - 1]];
                         if h.src.is_ipv6() != p.v6() || h.proto != p.proto {
+                            continue;
+                        }
+                        // The router's own ICMP errors (reject, unreachable) may carry any id:
+                        // a probe keeps its type, and an error probe embeds id EMBED_ID.
+                        if p.is_icmp()
+                            && (h.icmp_type != p.icmp_type
+                                || (p.icmp_error() && embedded_id(&buf[..n]) != Some(EMBED_ID)))
+                        {
                             continue;
                         }
                         h.complete(p);
@@ -866,7 +934,7 @@ impl Router {
 
     /// Input: make the destinations local on their `iif`, send, read the observer's sets.
     fn run_input(&self, probes: &[Probe], batch: &[usize]) -> Vec<Option<Probe>> {
-        self.set_routes(&HashMap::new());
+        self.set_routes(self.routes_for(probes, batch));
         self.flush_conntrack();
         let mut add = String::new();
         let mut del = String::new();
@@ -1063,7 +1131,8 @@ fn set_elems(json: &str) -> HashMap<String, Vec<Vec<serde_json::Value>>> {
 }
 
 /// Batches: no connection twice, at most one outgoing interface per incoming one (Forward) or
-/// per batch (Output), input destinations never a source of the same batch.
+/// per batch (Output), each source arriving on one interface (its route back), input
+/// destinations never a source of the same batch, at most [`MAX_LOCAL`] of them.
 fn plan(path: Path, probes: &[Probe]) -> Vec<Vec<usize>> {
     #[derive(Default)]
     struct Batch {
@@ -1072,6 +1141,7 @@ fn plan(path: Path, probes: &[Probe]) -> Vec<Vec<usize>> {
         route: HashMap<Option<String>, String>,
         local: HashMap<IpAddr, String>,
         srcs: HashSet<IpAddr>,
+        back: HashMap<IpAddr, String>,
     }
     let mut batches: Vec<Batch> = Vec::new();
     for (i, p) in probes.iter().enumerate() {
@@ -1079,9 +1149,11 @@ fn plan(path: Path, probes: &[Probe]) -> Vec<Vec<usize>> {
         let fits = |b: &Batch| {
             b.idx.len() < MAX_BATCH
                 && conns.iter().all(|c| !b.conns.contains(c))
+                && (p.iif.is_none() || b.back.get(&p.src).is_none_or(|i| Some(i) == p.iif.as_ref()))
                 && match path {
                     Path::Input => {
-                        !b.local.contains_key(&p.src)
+                        (b.local.len() < MAX_LOCAL || b.local.contains_key(&p.dst))
+                            && !b.local.contains_key(&p.src)
                             && !b.srcs.contains(&p.dst)
                             && b.local
                                 .get(&p.dst)
@@ -1103,6 +1175,9 @@ fn plan(path: Path, probes: &[Probe]) -> Vec<Vec<usize>> {
         let b = &mut batches[at];
         b.idx.push(i);
         b.conns.extend(conns);
+        if let Some(iif) = &p.iif {
+            b.back.insert(p.src, iif.clone());
+        }
         match path {
             Path::Input => {
                 b.local.insert(p.dst, p.iif.clone().unwrap_or_default());
@@ -1245,6 +1320,30 @@ fn ip_header(src: IpAddr, dst: IpAddr, proto: u8, id: u32, body_len: usize) -> V
     }
 }
 
+/// The IPv4 id / IPv6 flow label of the datagram an ICMP error probe embeds: above every probe
+/// id, so the router's own errors (which embed a probe) are told apart.
+const EMBED_ID: u32 = 0xffff;
+
+/// The id of the datagram embedded in a captured ICMP error frame.
+fn embedded_id(f: &[u8]) -> Option<u32> {
+    match u16::from_be_bytes([*f.get(12)?, *f.get(13)?]) {
+        0x0800 => {
+            let ihl = (f.get(14)? & 0x0f) as usize * 4;
+            let inner = f.get(14 + ihl + 8..)?;
+            Some(u16::from_be_bytes([*inner.get(4)?, *inner.get(5)?]) as u32)
+        }
+        0x86dd => {
+            let inner = f.get(14 + 40 + 8..)?;
+            Some(
+                ((*inner.get(1)? as u32 & 0x0f) << 16)
+                    | ((*inner.get(2)? as u32) << 8)
+                    | *inner.get(3)? as u32,
+            )
+        }
+        _ => None,
+    }
+}
+
 /// The datagram an ICMP error reports: UDP from `dst`:`dport` to `src`:`sport`, header only.
 fn embedded(p: &Probe) -> Vec<u8> {
     let mut udp = Vec::new();
@@ -1252,7 +1351,7 @@ fn embedded(p: &Probe) -> Vec<u8> {
     udp.extend(p.sport.to_be_bytes());
     udp.extend(16u16.to_be_bytes());
     udp.extend([0, 0]);
-    let mut e = ip_header(p.dst, p.src, 17, 0x4242, 16);
+    let mut e = ip_header(p.dst, p.src, 17, EMBED_ID, 16);
     e.extend(udp);
     e
 }
