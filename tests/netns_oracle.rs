@@ -69,8 +69,8 @@ table inet filter {
   chain forward {
     type filter hook forward priority filter; policy accept;
     tcp dport 22 drop
-    iifname "lan" oifname "wan" udp dport 53 drop
-    oifname "dmz" tcp dport 80 drop
+    iifname "br-lan" oifname "wan" udp dport 53 drop
+    oifname "dmz.10" tcp dport 80 drop
   }
 }
 "#;
@@ -80,8 +80,8 @@ const FWD_IPT: &str = "*filter
 :FORWARD ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
 -A FORWARD -p tcp --dport 22 -j DROP
--A FORWARD -i lan -o wan -p udp --dport 53 -j DROP
--A FORWARD -o dmz -p tcp --dport 80 -j DROP
+-A FORWARD -i br-lan -o wan -p udp --dport 53 -j DROP
+-A FORWARD -o dmz.10 -p tcp --dport 80 -j DROP
 COMMIT
 ";
 
@@ -89,20 +89,32 @@ fn fwd_cases() -> Vec<(Probe, bool)> {
     let mut v = Vec::new();
     for (c, s, _) in [V4, V6] {
         v.extend([
-            (Probe::tcp(c, s, 40000, 22, SYN).via("lan", "wan"), false),
-            (Probe::tcp(s, c, 40000, 22, SYN).via("wan", "lan"), false),
-            (Probe::tcp(c, s, 40000, 2222, SYN).via("lan", "wan"), true),
-            (Probe::tcp(c, s, 22, 40000, SYN).via("lan", "wan"), true),
-            (Probe::udp(c, s, 40001, 53).via("lan", "wan"), false),
-            (Probe::udp(s, c, 40001, 53).via("wan", "lan"), true),
-            (Probe::udp(c, s, 40001, 53).via("lan", "dmz"), true),
-            (Probe::udp(c, s, 40001, 53).via("dmz", "wan"), true),
-            (Probe::tcp(c, s, 40002, 80, SYN).via("lan", "dmz"), false),
-            (Probe::tcp(c, s, 40002, 80, SYN).via("wan", "dmz"), false),
-            (Probe::tcp(c, s, 40002, 80, SYN).via("lan", "wan"), true),
+            (Probe::tcp(c, s, 40000, 22, SYN).via("br-lan", "wan"), false),
+            (Probe::tcp(s, c, 40000, 22, SYN).via("wan", "br-lan"), false),
             (
-                Probe::icmp(c, s, if c.contains(':') { 128 } else { 8 }, 0).via("lan", "wan"),
+                Probe::tcp(c, s, 40000, 2222, SYN).via("br-lan", "wan"),
                 true,
+            ),
+            (Probe::tcp(c, s, 22, 40000, SYN).via("br-lan", "wan"), true),
+            (Probe::udp(c, s, 40001, 53).via("br-lan", "wan"), false),
+            (Probe::udp(s, c, 40001, 53).via("wan", "br-lan"), true),
+            (Probe::udp(c, s, 40001, 53).via("br-lan", "dmz.10"), true),
+            (Probe::udp(c, s, 40001, 53).via("dmz.10", "wan"), true),
+            (
+                Probe::tcp(c, s, 40002, 80, SYN).via("br-lan", "dmz.10"),
+                false,
+            ),
+            (Probe::tcp(c, s, 40002, 80, SYN).via("wan", "dmz.10"), false),
+            (Probe::tcp(c, s, 40002, 80, SYN).via("br-lan", "wan"), true),
+            (
+                Probe::icmp(c, s, if c.contains(':') { 128 } else { 8 }, 0).via("br-lan", "wan"),
+                true,
+            ),
+            // Hairpin: out of the interface it came in on.
+            (Probe::udp(c, s, 40005, 123).via("wan", "wan"), true),
+            (
+                Probe::tcp(c, s, 40005, 80, SYN).via("dmz.10", "dmz.10"),
+                false,
             ),
         ]);
     }
@@ -114,7 +126,7 @@ fn forward_ports_and_interfaces_nft() {
     let Some(r) = router(
         "forward_ports_and_interfaces_nft",
         "fpn",
-        &["lan", "wan", "dmz"],
+        &["br-lan", "wan", "dmz.10"],
     ) else {
         return;
     };
@@ -133,7 +145,7 @@ fn forward_ports_and_interfaces_iptables() {
     let Some(r) = router(
         "forward_ports_and_interfaces_iptables",
         "fpi",
-        &["lan", "wan", "dmz"],
+        &["br-lan", "wan", "dmz.10"],
     ) else {
         return;
     };
@@ -141,9 +153,12 @@ fn forward_ports_and_interfaces_iptables() {
     check(&r, "iptables", Path::Forward, &fwd_cases());
     assert!(
         r.dump_iptables(false)
-            .contains("-A FORWARD -i lan -o wan -p udp")
+            .contains("-A FORWARD -i br-lan -o wan -p udp")
     );
-    assert!(r.dump_iptables(true).contains("-A FORWARD -o dmz -p tcp"));
+    assert!(
+        r.dump_iptables(true)
+            .contains("-A FORWARD -o dmz.10 -p tcp")
+    );
 }
 
 /// Every one of the 256 flag combinations, against nft's spelling of `--syn` and iptables'.

@@ -11,7 +11,8 @@
 //!   router interface's MAC, so any source address works: no listener, no handshake. Policy
 //!   routing (`ip rule iif X lookup T`, `T` holding `default via <gateway> dev oif` with a
 //!   permanent neighbour entry) sends every destination out of `oif`, where an AF_PACKET socket
-//!   in that end namespace captures frames for any address. Passed iff the frame arrives there.
+//!   in that end namespace captures frames for any address. Passed iff the frame arrives there
+//!   (at any end: `seen.oif` says which).
 //! - **Input**: the destination is added to `iif` as a local address (/32, /128; a multicast
 //!   destination is joined on `iif`, 255.255.255.255 needs nothing), the frame enters on `iif`,
 //!   and an observer table `inet pp_oracle` (added only while the batch runs, so dumps never
@@ -22,8 +23,15 @@
 //!   IPV6_HDRINCL: OUTPUT and POSTROUTING run; AF_PACKET would bypass netfilter), routed out of
 //!   `oif` by `ip rule iif lo lookup T`; Passed iff captured behind `oif`.
 //!
+//! Routing back: every probe's (unicast) source gets a host route through its `iif` in the
+//! table the router's own lookups use (`ip rule iif lo`), so reverse-path filters
+//! (`fib saddr . iif oif missing drop`, `-m rpfilter`) pass, as on a router whose routes match
+//! its traffic, and the router's replies (rejects) go back where the probe came from.
+//!
 //! Probes are told apart by the IPv4 identification / IPv6 flow label (NAT rewrites addresses
-//! and ports but not these), numbered 1.. per batch. Every probe is the first packet of its
+//! and ports but not these), numbered 1.. per batch; an ICMP probe must also keep its type, and
+//! an ICMP error probe its embedded datagram (the router's own errors carry arbitrary ids).
+//! Every probe is the first packet of its
 //! connection: conntrack is flushed before each batch, and probes whose connection (5-tuple in
 //! either direction, the embedded datagram of an ICMP error, the address pair for protocols
 //! conntrack does not track by port) would repeat within a batch go to separate batches.
@@ -35,6 +43,10 @@
 //!
 //! Bounded: a batch is sent whole, frames are read until all arrived or nothing came for
 //! [`QUIET`] (at most [`CAP`] after the last send); no loop waits on the kernel unboundedly.
+//! A batch costs about QUIET plus a few `ip`/`nft`/`conntrack` runs; 5,000 forward probes in
+//! one batch take about 0.7 s. Batches split on: a repeated connection, a second `oif` for
+//! one `iif` (Forward) or per call (Output), a source arriving on two interfaces, an input
+//! destination that is another probe's source, more than 2,000 input destinations.
 //! Everything is torn down on drop (also when a test panics). Names: `ppo<pid><tag>r` for the
 //! router, `ppo<pid><tag>e<k>` for the ends.
 #![allow(dead_code)]
@@ -701,8 +713,9 @@ impl Router {
             .unwrap_or_else(|| panic!("the router has no interface {iface:?}"))
     }
 
-    /// What the kernel does with each probe on `path` (see the module documentation).
-    /// Panics on a probe [`routable`] refuses.
+    /// What the kernel does with each probe on `path` (see the module documentation), in
+    /// order. Panics on a probe [`routable`] refuses, on an interface the router does not have,
+    /// and when a capture socket lost frames (then the oracle cannot decide).
     pub fn fates(&self, path: Path, probes: &[Probe]) -> Vec<Fate> {
         for p in probes {
             if let Err(e) = routable(path, p) {
