@@ -16,9 +16,9 @@ const TOOLS: [&str; 6] = [
     "ip",
     "nft",
     "iptables-restore",
+    "ip6tables-restore",
     "ipset",
     "conntrack",
-    "python3",
 ];
 
 /// The lab for a test, or `None` when it is skipped (outside CI, not root or tools missing).

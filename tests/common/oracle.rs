@@ -415,6 +415,20 @@ fn mac_str(m: &[u8; 6]) -> String {
         .join(":")
 }
 
+/// Set sysctls (paths under /proc/sys) in namespace `ns`, and check they took.
+fn sysctl(ns: &str, settings: &[(&str, &str)]) {
+    in_ns(ns, || {
+        for (key, value) in settings {
+            // /proc/sys/net resolves to the network namespace of the thread that opens it.
+            let path = format!("/proc/sys/{key}");
+            std::fs::write(&path, format!("{value}\n"))
+                .unwrap_or_else(|e| panic!("{ns}: write {path}: {e}"));
+            let now = std::fs::read_to_string(&path).unwrap_or_default();
+            assert_eq!(now.trim(), *value, "{ns}: {path}");
+        }
+    });
+}
+
 /// Run a command (optionally with stdin); stdout, or a message with stderr.
 fn run(cmd: &[&str], input: Option<&str>) -> Result<String, String> {
     let mut c = Command::new(cmd[0])
@@ -495,45 +509,35 @@ impl Router {
             must(run(&["ip", "netns", "add", ns], None));
         }
         let r = &router.ns;
-        let sys = vec![
-            "net.ipv4.ip_forward=1".to_string(),
-            "net.ipv4.conf.all.rp_filter=0".into(),
-            "net.ipv4.conf.default.rp_filter=0".into(),
-            "net.ipv4.conf.all.send_redirects=0".into(),
-            "net.ipv4.conf.default.send_redirects=0".into(),
-            "net.ipv4.icmp_ratelimit=0".into(),
-            "net.ipv4.icmp_msgs_per_sec=100000".into(),
-            "net.ipv4.icmp_msgs_burst=100000".into(),
-            "net.ipv4.icmp_ratemask=0".into(),
-            "net.ipv6.icmp.ratemask=".into(),
-            "net.ipv6.conf.all.forwarding=1".into(),
-            "net.ipv6.conf.default.forwarding=1".into(),
-            "net.ipv6.conf.all.accept_dad=0".into(),
-            "net.ipv6.conf.default.accept_dad=0".into(),
-            "net.ipv6.icmp.ratelimit=0".into(),
-        ];
-        must(run(
+        sysctl(
+            r,
             &[
-                &["ip", "netns", "exec", r, "sysctl", "-qw"][..],
-                &sys.iter().map(String::as_str).collect::<Vec<_>>(),
-            ]
-            .concat(),
-            None,
-        ));
+                ("net/ipv4/ip_forward", "1"),
+                ("net/ipv4/conf/all/rp_filter", "0"),
+                ("net/ipv4/conf/default/rp_filter", "0"),
+                ("net/ipv4/conf/all/send_redirects", "0"),
+                ("net/ipv4/conf/default/send_redirects", "0"),
+                ("net/ipv4/icmp_ratelimit", "0"),
+                ("net/ipv4/icmp_ratemask", "0"),
+                ("net/ipv4/icmp_msgs_per_sec", "100000"),
+                ("net/ipv4/icmp_msgs_burst", "100000"),
+                ("net/ipv6/icmp/ratelimit", "0"),
+                ("net/ipv6/icmp/ratemask", ""),
+                ("net/ipv6/conf/all/forwarding", "1"),
+                ("net/ipv6/conf/default/forwarding", "1"),
+                ("net/ipv6/conf/all/accept_dad", "0"),
+                ("net/ipv6/conf/default/accept_dad", "0"),
+            ],
+        );
         for e in &router.ends {
-            must(run(
+            // The ends only capture and inject: no IPv6 chatter of their own.
+            sysctl(
+                &e.ns,
                 &[
-                    "ip",
-                    "netns",
-                    "exec",
-                    &e.ns,
-                    "sysctl",
-                    "-qw",
-                    "net.ipv6.conf.all.disable_ipv6=1",
-                    "net.ipv6.conf.default.disable_ipv6=1",
+                    ("net/ipv6/conf/all/disable_ipv6", "1"),
+                    ("net/ipv6/conf/default/disable_ipv6", "1"),
                 ],
-                None,
-            ));
+            );
         }
         let mut batch = String::from("link set lo up\n");
         let mut batch6 = String::new();
@@ -587,16 +591,12 @@ impl Router {
         let per_if: Vec<String> = router
             .ends
             .iter()
-            .map(|e| format!("net/ipv4/conf/{}/rp_filter=0", e.iface))
+            .map(|e| format!("net/ipv4/conf/{}/rp_filter", e.iface))
             .collect();
-        must(run(
-            &[
-                &["ip", "netns", "exec", r, "sysctl", "-qw"][..],
-                &per_if.iter().map(String::as_str).collect::<Vec<_>>(),
-            ]
-            .concat(),
-            None,
-        ));
+        sysctl(
+            r,
+            &per_if.iter().map(|k| (k.as_str(), "0")).collect::<Vec<_>>(),
+        );
         router.wait_not_tentative();
         router
     }
@@ -1623,7 +1623,13 @@ fn packet_socket(ifname: &str, capture: bool) -> OwnedFd {
     let proto = if capture { ETH_P_ALL.to_be() } else { 0 };
     let flags = if capture { libc::SOCK_NONBLOCK } else { 0 };
     // SAFETY: plain socket call; the fd is owned below.
-    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | flags, proto as i32) };
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC | flags,
+            proto as i32,
+        )
+    };
     check(fd, "socket(AF_PACKET)");
     // SAFETY: fd was just returned by socket().
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
@@ -1704,7 +1710,7 @@ fn capture_drops(fd: &OwnedFd) -> u32 {
 fn raw_socket(v6: bool) -> OwnedFd {
     let fam = if v6 { libc::AF_INET6 } else { libc::AF_INET };
     // SAFETY: plain socket call; the fd is owned below.
-    let fd = unsafe { libc::socket(fam, libc::SOCK_RAW, libc::IPPROTO_RAW) };
+    let fd = unsafe { libc::socket(fam, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::IPPROTO_RAW) };
     check(fd, "socket(SOCK_RAW)");
     // SAFETY: fd was just returned by socket().
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
@@ -1777,7 +1783,7 @@ fn join(g: IpAddr, iif: &str) -> OwnedFd {
         libc::AF_INET
     };
     // SAFETY: plain socket call; the fd is owned below.
-    let fd = unsafe { libc::socket(fam, libc::SOCK_DGRAM, 0) };
+    let fd = unsafe { libc::socket(fam, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
     check(fd, "socket(SOCK_DGRAM)");
     // SAFETY: fd was just returned by socket().
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
