@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod netns;
+pub mod oracle;
 
 use std::process::Command as Std;
 
