@@ -236,7 +236,7 @@ def nft_interfaces(text):
         name = m.group(2)
         if name not in ("vmap", "{"):
             out.add(name)
-    for m in re.finditer(r'\b(?:iifname|oifname)\s+(?:!=\s*)?\{([^}]*)\}', text):
+    for m in re.finditer(r'\b(?:iifname|oifname|iif|oif)\s+(?:!=\s*)?\{([^}]*)\}', text):
         for n in re.findall(r'"?([A-Za-z0-9_.*+-]+)"?', m.group(1)):
             out.add(n)
     for m in re.finditer(r'elements\s*=\s*\{([^}]*)\}', text):
