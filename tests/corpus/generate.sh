@@ -1,0 +1,540 @@
+#!/usr/bin/env bash
+# Build a corpus of real firewall rulesets from the example configurations that Debian's
+# firewall packages ship, by running each tool for real and dumping what the kernel holds.
+#
+#   sudo tests/corpus/generate.sh [--allow-missing] OUTDIR
+#
+# Needs: Debian bookworm, root, and the packages in tests/corpus/packages.txt.
+# Writes OUTDIR/*.rules (iptables-save), *.rules6 (ip6tables-save), *.nft (nft list ruleset)
+# and OUTDIR/manifest.json (same shape as tests/corpus/manifest.json), so that
+#   sudo tests/corpus/check.sh OUTDIR
+# loads every file back into a fresh namespace and checks the rule counts.
+#
+# Isolation (nothing outside OUTDIR and this run's temp dir changes):
+#  - every tool runs inside its own network namespace ppgen<pid>-<n> (ip netns exec), with
+#    the interfaces its example names created there (ifb devices, fixed MACs);
+#  - and inside a private mount + UTS namespace (unshare) in which /etc, /var and /run are
+#    overlays whose writable layer is a tmpfs that disappears with the namespace, /proc/sys is
+#    read-only except /proc/sys/net (per network namespace), and the hostname is "ppgen";
+#  - every run is bounded by `timeout`; namespaces, daemons and temp dirs are removed on
+#    every exit path (trap).
+# Output is deterministic: the dumps drop iptables-save's date comments and zero counters.
+#
+# A tool that is not installed stops the run with a message naming it, unless
+# --allow-missing is given (then that tool is skipped with a message). A tool that is
+# installed but fails always stops the run.
+set -u -o pipefail
+shopt -s extglob
+export LC_ALL=C TZ=UTC
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+prog=generate.sh
+TOOL_TIMEOUT=${PPGEN_TIMEOUT:-180}
+
+usage() { echo "usage: $prog [--allow-missing] [--only TOOL[,TOOL...]] OUTDIR" >&2; exit 2; }
+allow_missing=0 only="" outdir=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --allow-missing) allow_missing=1 ;;
+    --only) [ $# -ge 2 ] || usage; only=",$2,"; shift ;;
+    --only=*) only=",${1#--only=},";;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -*) usage ;;
+    *) [ -z "$outdir" ] || usage; outdir=$1 ;;
+  esac
+  shift
+done
+[ -n "$outdir" ] || usage
+
+die() { echo "$prog: $*" >&2; exit 1; }
+note() { echo "$prog: $*" >&2; }
+
+[ "$(id -u)" = 0 ] || die "needs root (network and mount namespaces)"
+for c in ip unshare timeout python3 mount iptables-save ip6tables-save iptables-legacy-save \
+         ip6tables-legacy-save nft dpkg-query sed awk; do
+  command -v "$c" >/dev/null || die "missing base command $c"
+done
+if [ -e "$outdir" ] && [ -n "$(ls -A "$outdir" 2>/dev/null)" ] && [ ! -f "$outdir/manifest.json" ]; then
+  die "$outdir is not empty and holds no manifest.json: refusing to write there"
+fi
+
+TMP=$(mktemp -d /tmp/ppgen.XXXXXXXX) || die "mktemp failed"
+chmod 700 "$TMP"
+PREFIX="ppgen$$"
+NSN=0
+OUT="$TMP/out"
+ENTRIES="$TMP/entries.jsonl"
+mkdir -p "$OUT"
+: > "$ENTRIES"
+
+cleanup() {
+  local ns pid
+  # processes we started in our namespaces (daemons): end them by pid
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PREFIX-"); do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null; done
+  done
+  sleep 0.2
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PREFIX-"); do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+    ip netns del "$ns" 2>/dev/null
+  done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# ------------------------------------------------------------------ helpers
+
+want() { [ -z "$only" ] || [[ $only == *",$1,"* ]]; }
+
+# need TOOL PKG CMD... : are the commands of TOOL (from package PKG) installed?
+need() {
+  local tool=$1 pkg=$2 c; shift 2
+  for c in "$@"; do
+    if ! command -v "$c" >/dev/null && [ ! -e "$c" ]; then
+      if [ "$allow_missing" = 1 ]; then
+        note "skipping $tool: $c not installed (apt-get install $pkg)"
+        return 1
+      fi
+      die "$tool: $c not installed (apt-get install $pkg), or pass --allow-missing"
+    fi
+  done
+  dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || {
+    if [ "$allow_missing" = 1 ]; then note "skipping $tool: package $pkg not installed"; return 1; fi
+    die "$tool: package $pkg not installed (apt-get install $pkg), or pass --allow-missing"
+  }
+  return 0
+}
+
+pkgver() { dpkg-query -W -f '${Version}' "$1"; }
+
+# licence PKG [FILES-PATTERN]: SPDX id of the licence that /usr/share/doc/PKG/copyright
+# gives for the paragraph "Files: PATTERN" (default "*"); free-form files are read for
+# the GPL version and the "or any later version" clause.
+licence() {
+  python3 - "/usr/share/doc/$1/copyright" "${2:-*}" <<'PY'
+import re, sys
+path, want = sys.argv[1], sys.argv[2]
+text = open(path, encoding="utf-8", errors="replace").read()
+SPDX = {"GPL-2": "GPL-2.0", "GPL-3": "GPL-3.0", "LGPL-2.1": "LGPL-2.1", "LGPL-2": "LGPL-2.0",
+        "Expat": "MIT", "MIT": "MIT", "Apache-2.0": "Apache-2.0", "BSD-3-clause": "BSD-3-Clause"}
+GNU = ("GPL-2.0", "GPL-3.0", "LGPL-2.1", "LGPL-2.0")
+def spdx(short, body):
+    plus = short.endswith("+")
+    base = SPDX.get(short.rstrip("+"))
+    if base is None:
+        sys.exit("unknown licence %r in %s" % (short, path))
+    if base not in GNU:
+        return base
+    # standalone "License: X" paragraphs hold the text when the Files paragraph does not
+    if not body.strip():
+        for p in re.split(r"\n\s*\n", text):
+            if re.match(r"License:\s*%s\s*\n" % re.escape(short), p):
+                body = p
+                break
+    later = plus or re.search(r"any\s+later\s+version", body) is not None
+    return base + ("-or-later" if later else "-only")
+if text.startswith("Format:"):
+    for para in re.split(r"\n\s*\n", text):
+        m = re.search(r"^Files:\s*(.+(?:\n\s+.+)*)", para, re.M)
+        if not m or want not in m.group(1).split():
+            continue
+        lic = re.search(r"^License:\s*(\S+)[^\n]*\n?(.*)", para, re.M | re.S)
+        print(spdx(lic.group(1), lic.group(2)))
+        sys.exit(0)
+    sys.exit("no 'Files: %s' paragraph in %s" % (want, path))
+m = re.search(r"GNU (Lesser )?General Public License.{0,200}?version (\d(?:\.\d)?)", text, re.S)
+if not m:
+    sys.exit("cannot read a licence from %s" % path)
+base = ("LGPL-" if m.group(1) else "GPL-") + m.group(2) + ("" if "." in m.group(2) else ".0")
+print(base + ("-or-later" if re.search(r"any\s+later\s+version", text) else "-only"))
+PY
+}
+
+# new_ns IFACE[=ADDR[,ADDR...]] ... : create a network namespace with lo up and the named
+# interfaces (ifb devices, fixed MACs, up, with the given addresses); its name goes to NS.
+new_ns() {
+  NSN=$((NSN + 1))
+  NS="$PREFIX-$NSN"
+  local ns=$NS spec name addrs a mac i=0
+  ip netns add "$ns" || die "cannot create network namespace $ns"
+  ip -n "$ns" link set lo up
+  for spec in "$@"; do
+    i=$((i + 1))
+    name=${spec%%=*}
+    mac=$(printf '02:00:00:00:%02x:%02x' "$NSN" "$i")
+    ip -n "$ns" link add "$name" address "$mac" type ifb 2>/dev/null ||
+      ip -n "$ns" link add "$name" address "$mac" type dummy 2>/dev/null ||
+      die "cannot create interface $name in $ns"
+    ip -n "$ns" link set "$name" up
+    if [[ $spec == *=* ]]; then
+      IFS=, read -r -a addrs <<< "${spec#*=}"
+      for a in "${addrs[@]}"; do
+        ip -n "$ns" addr add "$a" dev "$name" nodad 2>/dev/null || ip -n "$ns" addr add "$a" dev "$name" ||
+          die "cannot add $a to $name"
+      done
+    fi
+  done
+}
+
+del_ns() {
+  local pid
+  for pid in $(ip netns pids "$1" 2>/dev/null); do kill "$pid" 2>/dev/null; done
+  ip netns del "$1" 2>/dev/null
+}
+
+# The script run as root of the private mount namespace: overlays over /etc, /var and /run
+# (writes go to a tmpfs that vanishes with the namespace), read-only /proc/sys except the
+# per-netns /proc/sys/net, files staged under $work/root copied in, then the command.
+SANDBOX_INIT='
+set -e
+work=$1; shift
+hostname ppgen
+mkdir -p "$work/ovl"
+mount -t tmpfs -o mode=0755 ppgen-ovl "$work/ovl"
+for d in etc var run; do
+  mkdir -p "$work/ovl/$d-up" "$work/ovl/$d-work"
+  mount -t overlay "ppgen-$d" -o "lowerdir=/$d,upperdir=$work/ovl/$d-up,workdir=$work/ovl/$d-work" "/$d"
+done
+mount --bind /proc/sys /proc/sys
+mount -o remount,bind,ro /proc/sys
+mount --bind /proc/sys/net /proc/sys/net
+mount -o remount,bind,rw /proc/sys/net
+if [ -d "$work/root" ]; then cp -a "$work/root/." /; fi
+mkdir -p "$work/tmp" "$work/home"
+export TMPDIR="$work/tmp" HOME="$work/home" PYTHONDONTWRITEBYTECODE=1
+set +e
+"$@"
+'
+
+# sandbox TOOL NS WORK CMD... : run CMD in network namespace NS and a private mount/UTS
+# namespace, bounded by timeout; output to WORK/log. Stops the whole run if it fails.
+sandbox() {
+  local tool=$1 ns=$2 work=$3 rc; shift 3
+  timeout --kill-after=10 "$TOOL_TIMEOUT" ip netns exec "$ns" \
+    unshare --mount --uts --propagation private -- /bin/bash -c "$SANDBOX_INIT" ppgen-sandbox "$work" "$@" \
+    < /dev/null >> "$work/log" 2>&1
+  rc=$?
+  if [ $rc -ne 0 ]; then
+    echo "---- $tool: last lines of its output:" >&2
+    tail -n 25 "$work/log" >&2
+    [ $rc -eq 124 ] && die "$tool: timed out after ${TOOL_TIMEOUT}s ($*)"
+    die "$tool failed (exit $rc): $*"
+  fi
+}
+
+# new_work NAME: a fresh work dir for one run
+new_work() {
+  local w="$TMP/work/$1"
+  rm -rf "$w"; mkdir -p "$w/root"
+  : > "$w/log"
+  echo "$w"
+}
+
+# stage WORK DEST SRC: copy SRC (file or directory contents) to DEST inside the sandbox
+stage() {
+  local w=$1 dest=$2 src=$3
+  mkdir -p "$w/root$(dirname "$dest")"
+  if [ -d "$src" ]; then
+    rm -rf "$w/root$dest"; mkdir -p "$w/root$dest"; cp -a "$src/." "$w/root$dest/"
+  else
+    cp -a "$src" "$w/root$dest"
+  fi
+}
+
+# Normalise an iptables-save dump: drop the dated comments, zero the counters.
+norm_ipt() { sed -E -e '/^#/d' -e 's/^(:[^ ]+ [^ ]+) \[[0-9]+:[0-9]+\]$/\1 [0:0]/'; }
+# Normalise nft list ruleset: zero counters and quota usage.
+norm_nft() { sed -E -e 's/counter packets [0-9]+ bytes [0-9]+/counter packets 0 bytes 0/g'; }
+
+# dump_ipt NS 4|6 FILE: write the iptables(-legacy)-save dump of NS to $OUT/FILE.
+# Sets DUMP_RULES (number of -A lines) and DUMP_WITH (the save command used).
+# Returns 1 if the family holds no table at all.
+dump_ipt() {
+  local ns=$1 fam=$2 file=$3 nft_cmd legacy_cmd a b
+  if [ "$fam" = 4 ]; then nft_cmd=iptables-nft-save legacy_cmd=iptables-legacy-save
+  else nft_cmd=ip6tables-nft-save legacy_cmd=ip6tables-legacy-save; fi
+  a=$(ip netns exec "$ns" "$nft_cmd" 2>/dev/null | norm_ipt)
+  b=$(ip netns exec "$ns" "$legacy_cmd" 2>/dev/null | norm_ipt)
+  if [ -n "$a" ] && [ -n "$b" ]; then
+    die "$file: both nf_tables and legacy iptables tables are present; cannot dump one ruleset"
+  fi
+  if [ -n "$b" ]; then DUMP_WITH=$legacy_cmd; a=$b; else DUMP_WITH=$nft_cmd; fi
+  [ -n "$a" ] || return 1
+  printf '%s\n' "$a" > "$OUT/$file"
+  DUMP_RULES=$(grep -c '^-A ' "$OUT/$file")
+  return 0
+}
+
+# dump_nft NS FILE: `nft list ruleset` of NS into $OUT/FILE; DUMP_RULES = rule objects.
+dump_nft() {
+  local ns=$1 file=$2
+  ip netns exec "$ns" nft list ruleset | norm_nft > "$OUT/$file" || die "$file: nft list ruleset failed"
+  [ -s "$OUT/$file" ] || return 1
+  DUMP_RULES=$(ip netns exec "$ns" nft -j list ruleset | python3 -c '
+import json, sys
+print(sum(1 for o in json.load(sys.stdin)["nftables"] if "rule" in o))') || die "$file: nft -j failed"
+  DUMP_WITH="nft list ruleset"
+  return 0
+}
+
+# entry key=value ... : one manifest entry (keys: file format kind tool package example
+# source licence description adaptations(;;-separated) create_interfaces(space-separated) rules)
+entry() {
+  python3 - "$@" >> "$ENTRIES" <<'PY'
+import json, sys
+e = dict(a.split("=", 1) for a in sys.argv[1:])
+e["rules"] = int(e["rules"])
+e["adaptations"] = [x for x in e.get("adaptations", "").split(";;") if x]
+e["create_interfaces"] = e.get("create_interfaces", "").split()
+print(json.dumps(e, sort_keys=True))
+PY
+}
+
+# keep_ipt NS TOOL PKG EXAMPLE_PATH BASENAME KIND LICENCE DESCRIPTION HOW [ADAPTATIONS]:
+# dump both families of NS; record each one that holds a table with a rule or a non-ACCEPT
+# policy (a family the tool did not touch is left out).
+keep_ipt() {
+  local ns=$1 tool=$2 pkg=$3 ex=$4 base=$5 kind=$6 lic=$7 desc=$8 how=$9 adapt=${10:-}
+  local fam file fmt n=0
+  for fam in 4 6; do
+    if [ $fam = 4 ]; then file="$base.rules" fmt=iptables; else file="$base.rules6" fmt=ip6tables; fi
+    dump_ipt "$ns" $fam "$file" || continue
+    if [ "$DUMP_RULES" = 0 ] && ! grep -qE '^:[A-Z]+ (DROP|REJECT)' "$OUT/$file"; then
+      rm -f "$OUT/$file"; continue
+    fi
+    entry file="$file" format=$fmt kind="$kind" tool="$tool" package="$pkg" version="$(pkgver "$pkg")" \
+      example="$ex" licence="$lic" rules="$DUMP_RULES" description="$desc" adaptations="$adapt" \
+      source="$pkg $(pkgver "$pkg"): $ex; $how, then $DUMP_WITH in that namespace"
+    n=$((n + 1))
+  done
+  [ $n -gt 0 ] || die "$tool: $ex produced no ruleset"
+}
+
+keep_nft() {
+  local ns=$1 tool=$2 pkg=$3 ex=$4 file=$5 kind=$6 lic=$7 desc=$8 how=$9 adapt=${10:-} ifs=${11:-}
+  dump_nft "$ns" "$file" || die "$tool: $ex produced no ruleset"
+  entry file="$file" format=nft kind="$kind" tool="$tool" package="$pkg" version="$(pkgver "$pkg")" \
+    example="$ex" licence="$lic" rules="$DUMP_RULES" description="$desc" adaptations="$adapt" \
+    create_interfaces="$ifs" source="$pkg $(pkgver "$pkg"): $ex; $how, then $DUMP_WITH in that namespace"
+}
+
+# conffile_ok PKG PATH: PATH is the package's conffile as shipped (md5 as dpkg recorded it)
+conffile_ok() {
+  local want have
+  want=$(dpkg-query -W -f '${Conffiles}\n' "$1" | awk -v f="$2" '$1 == f {print $2}')
+  have=$(md5sum < "$2" | awk '{print $1}')
+  [ -n "$want" ] && [ "$want" = "$have" ]
+}
+
+# ================================================================== the tools
+# Each gen_TOOL runs TOOL on its own shipped examples (or its shipped default setup).
+
+# ---------------------------------------------------------------- nftables
+gen_nftables() {
+  need nftables nftables nft || return 0
+  local d=/usr/share/doc/nftables/examples lic ex kind ifs desc w pre adapt
+  lic=$(licence nftables) || die "nftables: cannot read its licence"
+  # example | kind | interfaces it names (must exist for iif/oif/netdev) | description
+  while IFS='|' read -r -u 3 ex kind ifs desc; do
+    [ -f "$d/$ex.nft" ] || die "nftables: example $d/$ex.nft not found"
+    new_ns $ifs
+    w=$(new_work "nftables-$ex")
+    pre=true adapt=""
+    if grep -q '^delete table filter' "$d/$ex.nft"; then
+      # the example replaces an existing table: give it one to delete
+      pre="nft add table ip filter"
+      adapt="An empty \`table ip filter\` is created before loading: the example starts with \`delete table filter\` (it replaces a loaded version of itself), which fails when there is none."
+    fi
+    sandbox nftables "$NS" "$w" /bin/sh -c "$pre && nft -f \"\$0\"" "$d/$ex.nft"
+    keep_nft "$NS" nftables nftables "$d/$ex.nft" "nftables-$ex.nft" "$kind" "$lic" "$desc" \
+      "loaded with \`nft -f\` in a fresh network namespace${ifs:+ holding interfaces $ifs}" "$adapt" "$ifs"
+    del_ns "$NS"
+  done 3<<'LIST'
+workstation|host||nftables' example workstation: inet filter input chain, policy drop, ICMPv6 per RFC 4890, established/related.
+ct_helpers|host||nftables' ct helper example: ct helper objects (ftp, sip, tftp) assigned by rule and by map, input policy drop.
+nat|router||nftables' NAT example: DNAT and SNAT through anonymous maps (concatenated address:port map), ip nat prerouting/postrouting.
+overview|host|bond0 bond1|nftables' syntax overview: one chain without a hook holding selectors, anonymous sets, iif/oif by index, reject variants (never traversed).
+sets_and_maps|host|eth0 eth1 eth2 eth3|nftables' sets and maps example: named set/map of iface_index, verdict map, symbolic defines expanded to anonymous sets.
+LIST
+}
+
+# ---------------------------------------------------------------- ferm
+gen_ferm() {
+  need ferm ferm ferm || return 0
+  local d=/usr/share/doc/ferm/examples lic ex kind desc w src
+  lic=$(licence ferm) || die "ferm: cannot read its licence"
+  while IFS='|' read -r -u 3 ex kind desc; do
+    if [ "$ex" = ferm.conf ]; then
+      src=/etc/ferm/ferm.conf
+      conffile_ok ferm "$src" || die "ferm: $src differs from the one the package ships"
+    else
+      src="$d/$ex.ferm"
+    fi
+    [ -f "$src" ] || die "ferm: example $src not found"
+    new_ns
+    w=$(new_work "ferm-$ex")
+    sandbox ferm "$NS" "$w" ferm "$src"
+    keep_ipt "$NS" ferm ferm "$src" "ferm-${ex/ferm.conf/default}" "$kind" "$lic" "$desc" \
+      "applied with \`ferm FILE\` in a fresh network namespace (ferm prefers the iptables-legacy tools)"
+    del_ns "$NS"
+  done 3<<'LIST'
+ferm.conf|host|ferm's default /etc/ferm/ferm.conf as Debian ships it: one rule set for both domains (ip, ip6) with @if on the domain, INPUT/FORWARD policy DROP.
+dmz_router|router|ferm example: router with a static IP and a DMZ on a third interface (DNAT per service, masquerade, admin hosts).
+dsl_router|router|ferm example: DSL router (ppp0 uplink, masquerade of the LAN, forward policy).
+fileserver|host|ferm example: Samba/NFS file server (port lists, udp port range, final REJECT).
+ipv6|host|ferm example: IPv6-only host filter (domain ip6, ipv6-icmp, ssh, auth).
+webserver|host|ferm example: web server (http/https/ssh in, restricted output).
+workstation|host|ferm example: workstation (ssh and ident in, everything out).
+LIST
+}
+
+# ---------------------------------------------------------------- FireHOL
+gen_firehol() {
+  need firehol firehol firehol || return 0
+  need firehol firehol-doc /usr/share/doc/firehol/examples/lan-gateway.conf || return 0
+  local d=/usr/share/doc/firehol/examples lic ex kind ifs desc w adapt conf
+  lic=$(licence firehol-doc) || die "firehol: cannot read its licence"
+  [ "$lic" = "$(licence firehol)" ] || die "firehol: firehol and firehol-doc licences differ"
+  # example | kind | interfaces (name[=addresses]) | description
+  while IFS='|' read -r -u 3 ex kind ifs desc; do
+    [ -f "$d/$ex.conf" ] || die "firehol: example $d/$ex.conf not found"
+    new_ns $ifs
+    w=$(new_work "firehol-$ex")
+    # Debian's wrapper refuses to start unless enabled in /etc/default/firehol
+    mkdir -p "$w/root/etc/default"
+    sed 's/^START_FIREHOL=.*/START_FIREHOL=YES/' /etc/default/firehol > "$w/root/etc/default/firehol"
+    adapt=""
+    if grep -q 'my-office-pc.example.com' "$d/$ex.conf"; then
+      # the example trusts a PC by host name; iptables resolves it when loading
+      printf '127.0.0.1\tlocalhost\n::1\tlocalhost\n192.0.2.10\tmy-office-pc.example.com\n' > "$w/root/etc/hosts"
+      adapt="The example's TRUSTED_PCS host name my-office-pc.example.com resolves through a private /etc/hosts to 192.0.2.10 (TEST-NET-1); iptables resolves names when loading and there is no DNS."
+    fi
+    if grep -q '^SQUID_USERS="squid"' "$d/$ex.conf"; then
+      # -m owner --uid-owner squid needs the user to exist
+      cp /etc/passwd "$w/root/etc/passwd"
+      echo 'squid:x:3128:3128:squid:/nonexistent:/usr/sbin/nologin' >> "$w/root/etc/passwd"
+      adapt="${adapt:+$adapt;;}A user squid (uid 3128) is added to a private /etc/passwd: the example's SQUID_USERS=\"squid\" becomes \`-m owner --uid-owner\`, which needs the user to exist (the dump shows the uid)."
+    fi
+    conf="$d/$ex.conf"
+    if ! grep -qE '^[[:space:]]*version[[:space:]]' "$conf"; then
+      conf="$w/$ex.conf"
+      { echo "version 5"; cat "$d/$ex.conf"; } > "$conf"
+      adapt="${adapt:+$adapt;;}\`version 5\` prepended: the example (2008) has no version line, so FireHOL 3 would read it as a dual-stack version 6 config and feed its IPv4 addresses to ip6tables; version 5 is how FireHOL marks an IPv4-only config."
+    fi
+    sandbox firehol "$NS" "$w" firehol "$conf" start
+    keep_ipt "$NS" firehol firehol-doc "$d/$ex.conf" "firehol-$ex" "$kind" "$lic" "$desc" \
+      "started with \`firehol FILE start\` (START_FIREHOL=YES in a private /etc/default/firehol) in a fresh network namespace${ifs:+ holding interfaces ${ifs//=*([^ ])/}}" "$adapt"
+    del_ns "$NS"
+  done 3<<'LIST'
+client-all|host||FireHOL example client-all (also Debian's default /etc/firehol/firehol.conf): interface any world, client all accept; full FireHOL chain layout for both families.
+icmpv6|router|lan0=192.168.1.1/24 wan0=198.51.100.2/24|FireHOL example icmpv6: IPv6 neighbour/router/MLD handling, lan/wan interfaces with protection strong, router lan2wan.
+lan-gateway|router|eth0=10.0.0.1/16 ppp0|FireHOL example lan-gateway: home gateway with transparent squid, masquerade on ppp+, unroutable-source filter, trusted PC, DHCP.
+server-dmz|host|eth0=198.51.100.2/24 eth1=192.168.1.1/24|FireHOL example server-dmz (version 5 config, IPv4 only): internet and private interfaces (eth0+, eth1+ wildcards), protection strong with rate limits, ident reject with tcp-reset.
+LIST
+}
+
+# ---------------------------------------------------------------- Shorewall, Shorewall6
+# run_shorewall PRODUCT SAMPLES-PATTERN: the four sample configurations, each copied into a
+# private /etc/PRODUCT (the quick-start guides' procedure) and started with `PRODUCT start`.
+run_shorewall() {
+  local prod=$1 pat=$2 d=/usr/share/doc/$1/examples lic ex kind ifs desc w f fam
+  lic=$(licence "$prod" "$pat") || die "$prod: cannot read its licence"
+  [ "$prod" = shorewall ] && fam=IPv4 || fam=IPv6
+  while IFS='|' read -r -u 3 ex kind ifs desc; do
+    [ -f "$d/$ex/rules" ] || die "$prod: example $d/$ex not found"
+    new_ns $ifs
+    w=$(new_work "$prod-$ex")
+    mkdir -p "$w/root/etc/$prod"
+    for f in "$d/$ex"/*; do
+      case $f in *.annotated|*/README.txt) ;; *) cp "$f" "$w/root/etc/$prod/" ;; esac
+    done
+    sed -i 's/^STARTUP_ENABLED=No$/STARTUP_ENABLED=Yes/' "$w/root/etc/$prod/$prod.conf"
+    sandbox "$prod" "$NS" "$w" "$prod" start
+    keep_ipt "$NS" "$prod" "$prod" "$d/$ex" "$prod-$ex" "$kind" "$lic" "$prod sample $ex ($fam): $desc" \
+      "its files (without *.annotated) copied into a private /etc/$prod and started with \`$prod start\` in a fresh network namespace holding interfaces ${ifs//=*([^ ])/}" \
+      "STARTUP_ENABLED=No -> Yes in $prod.conf: the samples ship disabled as a guard until the user has reviewed them (the option's own documentation); nothing else changed."
+    del_ns "$NS"
+  done
+}
+
+gen_shorewall() {
+  need shorewall shorewall shorewall || return 0
+  run_shorewall shorewall 'shorewall/Samples/*' 3<<'LIST'
+one-interface|host|eth0=198.51.100.2/24|standalone host on one interface (net zone, DHCP, tcpflags/nosmurfs/logmartians, Ping(DROP) from net, policies with logging).
+two-interfaces|router|eth0=198.51.100.2/24 eth1=192.168.1.1/24|router with a local zone: masquerade of RFC 1918 nets on the net interface, routefilter, SSH/Ping from loc, DNS out.
+three-interfaces|router|eth0=198.51.100.2/24 eth1=192.168.1.1/24 eth2=192.168.2.1/24|router with loc and dmz zones: masquerade, per-zone SSH/DNS/Ping rules, zone-pair chains.
+Universal|host|eth0=198.51.100.2/24|universal configuration: every interface in one net zone (physical=+, routeback), SSH and Ping accepted.
+LIST
+}
+
+gen_shorewall6() {
+  need shorewall6 shorewall6 shorewall6 || return 0
+  run_shorewall shorewall6 'shorewall6/Samples6/*' 3<<'LIST'
+one-interface|host|eth0=2001:db8:1::2/64|standalone host on one interface (net zone, ICMPv6 essentials, Ping(DROP) from net).
+two-interfaces|router|eth0=2001:db8:1::2/64 eth1=2001:db8:2::1/64|router with a local zone (forward=1 per interface), SSH/Ping from loc, DNS out.
+three-interfaces|router|eth0=2001:db8:1::2/64 eth1=2001:db8:2::1/64 eth2=2001:db8:3::1/64|router with loc and dmz zones, per-zone SSH/DNS/Ping rules.
+Universal|host|eth0=2001:db8:1::2/64|universal configuration: every interface in one net zone, SSH and Ping accepted.
+LIST
+}
+
+# ================================================================== run and assemble
+for t in nftables ferm firehol shorewall shorewall6 ufw arno pyroman netavark firewalld; do
+  want "$t" || continue
+  if declare -F "gen_$t" >/dev/null; then
+    note "$t ..."
+    "gen_$t"
+  fi
+done
+
+[ -s "$ENTRIES" ] || die "no ruleset was generated"
+python3 - "$ENTRIES" "$OUT" "$here" <<'PY' || die "cannot write the manifest"
+import json, os, re, sys
+entries_path, out, here = sys.argv[1:4]
+sys.path.insert(0, here)
+import features  # noqa: E402  (same directory; stdlib only)
+entries = [json.loads(l) for l in open(entries_path) if l.strip()]
+seen = set()
+manifest = []
+for e in entries:
+    if e["file"] in seen:
+        sys.exit("duplicate file name " + e["file"])
+    seen.add(e["file"])
+    path = os.path.join(out, e["file"])
+    _, _, ifaces = features.analyse(path, e["format"])
+    text = open(path).read()
+    if e["format"] == "iptables":
+        family = "IPv4 (iptables)"
+    elif e["format"] == "ip6tables":
+        family = "IPv6 (ip6tables)"
+    else:
+        fams = sorted(set(re.findall(r"^table (\w+) ", text, re.M)))
+        family = "nft " + "+".join(fams)
+    manifest.append({
+        "file": e["file"], "format": e["format"], "kind": e["kind"], "interfaces": ifaces,
+        "rules": e["rules"], "source": e["source"], "licence": e["licence"],
+        "description": e["description"], "adaptations": e["adaptations"],
+        "create_interfaces": e["create_interfaces"], "tool": e["tool"],
+        "package": e["package"], "version": e["version"], "example": e["example"],
+        "family": family,
+    })
+with open(os.path.join(out, "manifest.json"), "w") as f:
+    json.dump(manifest, f, indent=1, ensure_ascii=False)
+    f.write("\n")
+PY
+
+mkdir -p "$outdir" || die "cannot create $outdir"
+if [ -f "$outdir/manifest.json" ]; then
+  python3 - "$outdir" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+for e in json.load(open(os.path.join(d, "manifest.json"))):
+    p = os.path.join(d, os.path.basename(e["file"]))
+    if os.path.exists(p):
+        os.remove(p)
+PY
+fi
+cp "$OUT"/* "$outdir/" || die "cannot copy into $outdir"
+n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$outdir/manifest.json")
+note "wrote $n rulesets and manifest.json to $outdir"
