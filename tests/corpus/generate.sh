@@ -13,9 +13,11 @@
 # Isolation (nothing outside OUTDIR and this run's temp dir changes):
 #  - every tool runs inside its own network namespace ppgen<pid>-<n> (ip netns exec), with
 #    the interfaces its example names created there (ifb devices, fixed MACs);
-#  - and inside a private mount + UTS namespace (unshare) in which /etc, /var and /run are
-#    overlays whose writable layer is a tmpfs that disappears with the namespace, /proc/sys is
-#    read-only except /proc/sys/net (per network namespace), and the hostname is "ppgen";
+#  - and inside private mount, UTS and PID namespaces (unshare) in which /etc, /var and /run
+#    are overlays whose writable layer is a tmpfs that disappears with the namespace,
+#    /proc/sys is read-only except /proc/sys/net (per network namespace), and the hostname is
+#    "ppgen"; when the run ends, the kernel ends every process left in its PID namespace
+#    (daemons such as firewalld and its D-Bus cannot outlive it);
 #  - every run is bounded by `timeout`; namespaces, daemons and temp dirs are removed on
 #    every exit path (trap).
 # Output is deterministic: the dumps drop iptables-save's date comments and zero counters.
@@ -202,6 +204,13 @@ mount -o remount,bind,ro /proc/sys
 mount --bind /proc/sys/net /proc/sys/net
 mount -o remount,bind,rw /proc/sys/net
 if [ -d "$work/root" ]; then cp -a "$work/root/." /; fi
+if [ -n "${PPGEN_PIN_DATE:-}" ]; then
+  # `date` without arguments prints $PPGEN_PIN_DATE (reproducible compile stamps)
+  cp /usr/bin/date "$work/date.real"
+  printf "#!/bin/sh\n[ \$# -eq 0 ] && { echo \"%s\"; exit 0; }\nexec %s \"\$@\"\n" "$PPGEN_PIN_DATE" "$work/date.real" > "$work/date"
+  chmod 755 "$work/date"
+  mount --bind "$work/date" /usr/bin/date
+fi
 mkdir -p "$work/tmp" "$work/home"
 export TMPDIR="$work/tmp" HOME="$work/home" PYTHONDONTWRITEBYTECODE=1
 set +e
@@ -212,14 +221,14 @@ set +e
 # namespace, bounded by timeout; output to WORK/log. Stops the whole run if it fails.
 sandbox() {
   local tool=$1 ns=$2 work=$3 rc; shift 3
-  timeout --kill-after=10 "$TOOL_TIMEOUT" ip netns exec "$ns" \
-    unshare --mount --uts --propagation private -- /bin/bash -c "$SANDBOX_INIT" ppgen-sandbox "$work" "$@" \
+  timeout --kill-after=5 "$TOOL_TIMEOUT" ip netns exec "$ns" \
+    unshare --mount --uts --pid --fork --kill-child --propagation private -- /bin/bash -c "$SANDBOX_INIT" ppgen-sandbox "$work" "$@" \
     < /dev/null >> "$work/log" 2>&1
   rc=$?
   if [ $rc -ne 0 ]; then
     echo "---- $tool: last lines of its output:" >&2
     tail -n 25 "$work/log" >&2
-    [ $rc -eq 124 ] && die "$tool: timed out after ${TOOL_TIMEOUT}s ($*)"
+    { [ $rc -eq 124 ] || [ $rc -eq 137 ]; } && die "$tool: timed out (limit ${TOOL_TIMEOUT}s, exit $rc): $*"
     die "$tool failed (exit $rc): $*"
   fi
 }
@@ -267,14 +276,24 @@ dump_ipt() {
   return 0
 }
 
-# dump_nft NS FILE: `nft list ruleset` of NS into $OUT/FILE; DUMP_RULES = rule objects.
+# dump_nft NS FILE [DIR]: `nft list ruleset` of NS into $OUT/FILE; DUMP_RULES = rule
+# objects of `nft -j list ruleset`. With DIR, take DIR/ruleset.nft and DIR/ruleset.json,
+# dumped inside the sandbox while the tool's daemon was still running.
 dump_nft() {
-  local ns=$1 file=$2
-  ip netns exec "$ns" nft list ruleset | norm_nft > "$OUT/$file" || die "$file: nft list ruleset failed"
+  local ns=$1 file=$2 dir=${3:-}
+  if [ -n "$dir" ]; then
+    [ -f "$dir/ruleset.nft" ] && [ -f "$dir/ruleset.json" ] || die "$file: no dump in $dir"
+    norm_nft < "$dir/ruleset.nft" > "$OUT/$file"
+  else
+    ip netns exec "$ns" nft list ruleset | norm_nft > "$OUT/$file" || die "$file: nft list ruleset failed"
+    ip netns exec "$ns" nft -j list ruleset > "$TMP/ruleset.json" || die "$file: nft -j list ruleset failed"
+    dir=$TMP
+  fi
   [ -s "$OUT/$file" ] || return 1
-  DUMP_RULES=$(ip netns exec "$ns" nft -j list ruleset | python3 -c '
+  DUMP_RULES=$(python3 -c '
 import json, sys
-print(sum(1 for o in json.load(sys.stdin)["nftables"] if "rule" in o))') || die "$file: nft -j failed"
+print(sum(1 for o in json.load(open(sys.argv[1]))["nftables"] if "rule" in o))' "$dir/ruleset.json") ||
+    die "$file: cannot count the rules"
   DUMP_WITH="nft list ruleset"
   return 0
 }
@@ -312,9 +331,10 @@ keep_ipt() {
   [ $n -gt 0 ] || die "$tool: $ex produced no ruleset"
 }
 
+# keep_nft NS TOOL PKG EXAMPLE FILE KIND LICENCE DESCRIPTION HOW [ADAPTATIONS [IFACES [DUMPDIR]]]
 keep_nft() {
-  local ns=$1 tool=$2 pkg=$3 ex=$4 file=$5 kind=$6 lic=$7 desc=$8 how=$9 adapt=${10:-} ifs=${11:-}
-  dump_nft "$ns" "$file" || die "$tool: $ex produced no ruleset"
+  local ns=$1 tool=$2 pkg=$3 ex=$4 file=$5 kind=$6 lic=$7 desc=$8 how=$9 adapt=${10:-} ifs=${11:-} dd=${12:-}
+  dump_nft "$ns" "$file" "$dd" || die "$tool: $ex produced no ruleset"
   entry file="$file" format=nft kind="$kind" tool="$tool" package="$pkg" version="$(pkgver "$pkg")" \
     example="$ex" licence="$lic" rules="$DUMP_RULES" description="$desc" adaptations="$adapt" \
     create_interfaces="$ifs" source="$pkg $(pkgver "$pkg"): $ex; $how, then $DUMP_WITH in that namespace"
@@ -451,10 +471,12 @@ run_shorewall() {
       case $f in *.annotated|*/README.txt) ;; *) cp "$f" "$w/root/etc/$prod/" ;; esac
     done
     sed -i 's/^STARTUP_ENABLED=No$/STARTUP_ENABLED=Yes/' "$w/root/etc/$prod/$prod.conf"
-    sandbox "$prod" "$NS" "$w" "$prod" start
+    # The compiler stamps `date` into the compiled script and names two empty marker chains
+    # (sha-lh-*, sha-rh-*) after that script's SHA1: pin the stamp so they are reproducible.
+    PPGEN_PIN_DATE="Thu Jan  1 00:00:00 UTC 2026" sandbox "$prod" "$NS" "$w" "$prod" start
     keep_ipt "$NS" "$prod" "$prod" "$d/$ex" "$prod-$ex" "$kind" "$lic" "$prod sample $ex ($fam): $desc" \
       "its files (without *.annotated) copied into a private /etc/$prod and started with \`$prod start\` in a fresh network namespace holding interfaces ${ifs//=*([^ ])/}" \
-      "STARTUP_ENABLED=No -> Yes in $prod.conf: the samples ship disabled as a guard until the user has reviewed them (the option's own documentation); nothing else changed."
+      "STARTUP_ENABLED=No -> Yes in $prod.conf: the samples ship disabled as a guard until the user has reviewed them (the option's own documentation); nothing else in the sample changed.;;\`date\` without arguments prints a fixed time during the run: the compiler stamps it into the compiled script, whose SHA1 names the two empty marker chains sha-lh-*/sha-rh-*; pinned so the file is reproducible."
     del_ns "$NS"
   done
 }
@@ -479,6 +501,173 @@ Universal|host|eth0=2001:db8:1::2/64|universal configuration: every interface in
 LIST
 }
 
+# ---------------------------------------------------------------- ufw
+# Debian's defaults (deny incoming, allow outgoing, deny routed), enabled; then the same
+# plus commands quoted from the EXAMPLES of ufw(8) as shipped in the package.
+gen_ufw() {
+  need ufw ufw ufw || return 0
+  local lic name kind desc w cmds
+  lic=$(licence ufw) || die "ufw: cannot read its licence"
+  conffile_ok ufw /etc/default/ufw || die "ufw: /etc/default/ufw differs from the one the package ships"
+  while IFS='|' read -r -u 3 name kind cmds desc; do
+    new_ns eth0=198.51.100.2/24,2001:db8:1::2/64 eth1=192.168.1.1/24,2001:db8:2::1/64 eth2=192.168.2.1/24
+    w=$(new_work "ufw-$name")
+    { echo 'set -e'; echo 'ufw --force enable'; printf '%s\n' "${cmds//;; /$'\n'}"; } > "$w/commands"
+    [ "$cmds" = - ] && sed -i '$d' "$w/commands"
+    sandbox ufw "$NS" "$w" /bin/bash "$w/commands"
+    keep_ipt "$NS" ufw ufw "/usr/share/man/man8/ufw.8.gz (EXAMPLES) and /etc/default/ufw" "ufw-$name" "$kind" "$lic" "$desc" \
+      "with Debian's /etc/default/ufw and /etc/ufw as shipped (private copies), in a fresh network namespace holding eth0 eth1 eth2, ran: $(sed 1d "$w/commands" | paste -sd ';' | sed 's/;/; /g')"
+    del_ns "$NS"
+  done 3<<'LIST'
+default|host|-|ufw enabled with Debian's defaults and no user rule: the full ufw chain layout (before/after/user/logging/limit chains from /etc/ufw/before.rules etc.), INPUT/FORWARD policy DROP.
+manpage-host|host|ufw limit ssh/tcp;; ufw allow 53;; ufw allow smtp;; ufw allow in http;; ufw reject telnet comment 'telnet is unencrypted';; ufw reject out smtp;; ufw deny proto tcp from 10.0.0.0/8 to 192.168.0.1 port 25;; ufw deny proto tcp from 2001:db8::/32 to any port 25;; ufw allow proto tcp from any to any port 80,443,8080:8090 comment 'web app';; ufw allow proto udp from 1.2.3.5 port 5469 to 1.2.3.4 port 5469;; ufw allow in on eth0 from 192.168.0.0/16;; ufw deny in on eth0 to 224.0.0.1 proto igmp;; ufw allow log 22/tcp;; ufw allow 'WWW Full'|ufw host: Debian defaults plus host rules quoted from ufw(8) EXAMPLES (limit, reject with comment, outgoing reject, per-interface, multiport and ranges, IPv6 source, igmp, logged rule, application profile 'WWW Full' from /etc/ufw/applications.d).
+manpage-router|router|ufw default deny routed;; ufw route allow in on eth1 out on eth2;; ufw route allow in on eth0 out on eth1 to 12.34.45.67 port 80 proto tcp;; ufw route allow in on eth0 out on eth1 to 10.0.0.0/8 from 192.168.0.0/16;; ufw allow in on eth0 to 192.168.0.1 proto gre;; ufw allow to 10.0.0.1 proto esp;; ufw allow to 224.0.0.0/24 from 10.0.0.1 proto vrrp;; ufw allow out on eth1 to 10.0.0.0/8;; ufw limit 2222/tcp comment 'SSH port'|ufw router: Debian defaults plus the route (FORWARD) rules and protocol rules quoted from ufw(8) EXAMPLES (ufw-user-forward chain, gre/esp/vrrp, per-interface out rule, limit with comment).
+LIST
+}
+
+# ---------------------------------------------------------------- arno-iptables-firewall
+# Debian's setup: firewall.conf as shipped plus conf.d/00debconf.conf, the file the package's
+# postinst writes from its debconf answers: the defaults (noninteractive install), and the
+# answers for a NAT router.
+gen_arno() {
+  need arno-iptables-firewall arno-iptables-firewall arno-iptables-firewall || return 0
+  local lic name kind ifs desc w answers
+  lic=$(licence arno-iptables-firewall) || die "arno-iptables-firewall: cannot read its licence"
+  conffile_ok arno-iptables-firewall /etc/arno-iptables-firewall/firewall.conf ||
+    die "arno-iptables-firewall: /etc/arno-iptables-firewall/firewall.conf differs from the one the package ships"
+  while IFS='|' read -r -u 3 name kind ifs answers desc; do
+    new_ns $ifs
+    w=$(new_work "arno-$name")
+    mkdir -p "$w/root/etc/arno-iptables-firewall/conf.d"
+    printf '%s\n' ${answers} > "$w/root/etc/arno-iptables-firewall/conf.d/00debconf.conf"
+    sandbox arno-iptables-firewall "$NS" "$w" arno-iptables-firewall start
+    keep_ipt "$NS" arno-iptables-firewall arno-iptables-firewall \
+      "/etc/arno-iptables-firewall/firewall.conf + conf.d/00debconf.conf ($answers)" "arno-$name" "$kind" "$lic" "$desc" \
+      "firewall.conf as shipped and that 00debconf.conf in a private /etc/arno-iptables-firewall, started with \`arno-iptables-firewall start\` in a fresh network namespace holding interfaces ${ifs//=*([^ ])/}"
+    del_ns "$NS"
+  done 3<<'LIST'
+debconf-default|host|ppp0=198.51.100.2/24|EXT_IF="ppp+" EXT_IF_DHCP_IP=1 OPEN_TCP="" OPEN_UDP="" INT_IF="" NAT=0 INTERNAL_NET="" NAT_INTERNAL_NET="" OPEN_ICMP=0|arno-iptables-firewall as a noninteractive Debian install configures it (debconf defaults: external interface ppp+, dynamic IP, nothing open): many logging chains, scan detection, IPv6 dropped (IPV6_SUPPORT=0).
+debconf-nat-router|router|eth0=198.51.100.2/24 eth1=192.168.1.1/24|EXT_IF="eth0" EXT_IF_DHCP_IP=0 OPEN_TCP="22 80 443" OPEN_UDP="53" INT_IF="eth1" NAT=1 INTERNAL_NET="192.168.1.0/24" NAT_INTERNAL_NET="192.168.1.0/24" OPEN_ICMP=1|arno-iptables-firewall with its debconf questions answered for a NAT router (external eth0 static, internal eth1 192.168.1.0/24 masqueraded, TCP 22 80 443 and UDP 53 open, ping allowed).
+LIST
+}
+
+# ---------------------------------------------------------------- pyroman
+# The "base" example (also Debian's default /etc/pyroman) and base + personal-firewall.
+gen_pyroman() {
+  need pyroman pyroman pyroman || return 0
+  local d=/usr/share/doc/pyroman/examples lic name kind desc w f adapt
+  lic=$(licence pyroman) || die "pyroman: cannot read its licence"
+  while IFS='|' read -r -u 3 name kind desc; do
+    new_ns
+    w=$(new_work "pyroman-$name")
+    mkdir -p "$w/rules"
+    for f in "$d/base"/*.py "$d/base"/*.py.gz; do
+      case $f in *.gz) zcat "$f" > "$w/rules/$(basename "$f" .gz)" ;; *) cp "$f" "$w/rules/" ;; esac
+    done
+    adapt=""
+    if [ "$name" != base ]; then
+      [ -d "$d/$name" ] || die "pyroman: example $d/$name not found"
+      cp "$d/$name"/*.py "$w/rules/"
+    fi
+    if grep -q -- '--gid-owner skype' "$w/rules"/*.py; then
+      # `-m owner --gid-owner skype` needs the group to exist
+      cp /etc/group "$w/root/etc/group" 2>/dev/null || { mkdir -p "$w/root/etc"; cp /etc/group "$w/root/etc/group"; }
+      echo 'skype:x:5060:' >> "$w/root/etc/group"
+      adapt="A group skype (gid 5060) is added to a private /etc/group: 05_skype.py's \`-m owner --gid-owner skype\` needs it to exist (the dump shows the gid)."
+    fi
+    sandbox pyroman "$NS" "$w" pyroman -r "$w/rules"
+    keep_ipt "$NS" pyroman pyroman "$d/base${name/base/}${name:+/}" "pyroman-$name" "$kind" "$lic" "$desc" \
+      "the example's rule files (base first, then the example's own files over it) in one directory, applied with \`pyroman -r DIR\` in a fresh network namespace" "$adapt"
+    del_ns "$NS"
+  done 3<<'LIST'
+base|host|pyroman's base example (identical to Debian's default /etc/pyroman): standard accept/drop/reject chains, conntrack, loopback, RFC 4890 ICMPv6 chains; no host defined, so everything else is rejected.
+personal-firewall|host|pyroman's personal-firewall example on top of base: localhost services (ssh, www, https, mDNS, high ports), skype group restricted to web ports by `-m owner`.
+LIST
+}
+
+# ---------------------------------------------------------------- netavark (podman)
+# netavark has no example files: it is driven by podman with a JSON description of the
+# container's networks. Run it the way podman does for (1) its default network "podman"
+# (10.88.0.0/16, bridge podman0, podman's fixed network id) with `-p 8080:80`, and (2) a
+# dual-stack network as `podman network create --ipv6` makes one, with several -p forms.
+gen_netavark() {
+  need netavark netavark /usr/lib/podman/netavark || return 0
+  local lic name kind desc w ctr spid json
+  lic=$(licence netavark) || die "netavark: cannot read its licence"
+  while IFS='|' read -r -u 3 name kind json desc; do
+    new_ns eth0=198.51.100.2/24,2001:db8:1::2/64
+    NSN=$((NSN + 1)); ctr="$PREFIX-$NSN"
+    ip netns add "$ctr" || die "netavark: cannot create namespace $ctr"
+    w=$(new_work "netavark-$name")
+    printf '%s\n' "$json" > "$w/network.json"
+    mkdir -p "$w/config"
+    # the container's namespace, reachable through /proc while /run is private
+    ip netns exec "$ctr" sleep "$TOOL_TIMEOUT" & spid=$!
+    sleep 0.1
+    sandbox netavark "$NS" "$w" /usr/lib/podman/netavark --config "$w/config" --file "$w/network.json" \
+      setup "/proc/$spid/ns/net"
+    kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
+    keep_ipt "$NS" netavark netavark "netavark setup input: $(tr -d '\n' < "$w/network.json" | sed 's/  */ /g')" \
+      "netavark-$name" "$kind" "$lic" "$desc" \
+      "\`netavark --file NETWORK.json setup CONTAINER-NETNS\` run in a fresh host namespace (eth0) against a second, empty container namespace"
+    del_ns "$ctr"; del_ns "$NS"
+  done 3<<'LIST'
+podman-default|router|{"container_id": "6a2e2d8c5f1b4a9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e", "container_name": "web", "port_mappings": [{"host_ip": "", "container_port": 80, "host_port": 8080, "range": 1, "protocol": "tcp"}], "networks": {"podman": {"static_ips": ["10.88.0.2"], "interface_name": "eth0"}}, "network_info": {"podman": {"name": "podman", "id": "2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9", "driver": "bridge", "network_interface": "podman0", "subnets": [{"subnet": "10.88.0.0/16", "gateway": "10.88.0.1"}], "ipv6_enabled": false, "internal": false, "dns_enabled": false, "ipam_options": {"driver": "host-local"}}}}|netavark (podman's network backend) on podman's default network with one published port (`podman run -p 8080:80`): NETAVARK_FORWARD, per-network masquerade chain, HOSTPORT-DNAT/SETMARK/MASQ chains, addrtype LOCAL, mark-based masquerade.
+dualstack-ports|router|{"container_id": "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0", "container_name": "app", "port_mappings": [{"host_ip": "", "container_port": 443, "host_port": 8443, "range": 1, "protocol": "tcp"}, {"host_ip": "", "container_port": 53, "host_port": 5353, "range": 1, "protocol": "udp"}, {"host_ip": "127.0.0.1", "container_port": 9000, "host_port": 9000, "range": 3, "protocol": "tcp"}, {"host_ip": "", "container_port": 22, "host_port": 2222, "range": 1, "protocol": "tcp"}, {"host_ip": "", "container_port": 22, "host_port": 2222, "range": 1, "protocol": "udp"}], "networks": {"appnet": {"static_ips": ["10.89.0.2", "fd00:dead:beef::2"], "interface_name": "eth0"}}, "network_info": {"appnet": {"name": "appnet", "id": "c3a1b7e9d4f2a6c8e0b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a7c9", "driver": "bridge", "network_interface": "podman1", "subnets": [{"subnet": "10.89.0.0/24", "gateway": "10.89.0.1"}, {"subnet": "fd00:dead:beef::/64", "gateway": "fd00:dead:beef::1"}], "ipv6_enabled": true, "internal": false, "dns_enabled": false, "ipam_options": {"driver": "host-local"}}}}|netavark on a dual-stack network (`podman network create --ipv6`) with published ports as podman passes them: tcp, udp, a 3-port range bound to 127.0.0.1, and one port for both tcp and udp (two mappings); both families.
+LIST
+}
+
+# ---------------------------------------------------------------- firewalld
+# firewalld with Debian's shipped configuration (/etc/firewalld/firewalld.conf: nftables
+# backend, default zone public) and its shipped zone definitions (/usr/lib/firewalld/zones):
+# once untouched, once with three interfaces bound to the shipped external, internal and dmz
+# zones. It needs a system D-Bus: a private dbus-daemon runs in the sandbox (its socket is
+# in the private /run). The ruleset is dumped while firewalld runs (it removes its rules on
+# exit), then both daemons are stopped by pid.
+gen_firewalld() {
+  need firewalld firewalld firewalld firewall-cmd dbus-daemon || return 0
+  local lic name kind desc w cmds
+  lic=$(licence firewalld) || die "firewalld: cannot read its licence"
+  conffile_ok firewalld /etc/firewalld/firewalld.conf || die "firewalld: /etc/firewalld/firewalld.conf differs from the one the package ships"
+  while IFS='|' read -r -u 3 name kind cmds desc; do
+    new_ns eth0=198.51.100.2/24,2001:db8:1::2/64 eth1=192.168.1.1/24,2001:db8:2::1/64 eth2=192.168.2.1/24,2001:db8:3::1/64
+    w=$(new_work "firewalld-$name")
+    { cat <<'RUN'
+w=$1
+mkdir -p /run/dbus
+dpid=$(dbus-daemon --system --fork --nopidfile --print-pid) || { echo "dbus-daemon failed"; exit 1; }
+firewalld --nofork --nopid > "$w/firewalld.log" 2>&1 &
+fpid=$!
+up=0
+for i in $(seq 1 150); do firewall-cmd --state >/dev/null 2>&1 && { up=1; break; }; sleep 0.2; done
+rc=1
+if [ $up = 1 ]; then
+  rc=0
+RUN
+      [ "$cmds" = - ] || printf '  %s || rc=1\n' "${cmds//;; /$'\n'}" | sed 's/^\([^ ]\)/  \1/'
+      cat <<'RUN'
+  nft list ruleset > "$w/ruleset.nft" || rc=1
+  nft -j list ruleset > "$w/ruleset.json" || rc=1
+else
+  echo "firewalld did not come up:"; cat "$w/firewalld.log"
+fi
+kill "$fpid"; wait "$fpid"
+kill "$dpid"
+exit $rc
+RUN
+    } > "$w/run.sh"
+    sandbox firewalld "$NS" "$w" /bin/bash "$w/run.sh" "$w"
+    keep_nft "$NS" firewalld firewalld "/etc/firewalld/firewalld.conf and /usr/lib/firewalld/zones/*.xml as shipped" \
+      "firewalld-$name.nft" "$kind" "$lic" "$desc" \
+      "firewalld --nofork started with a private system D-Bus in a fresh network namespace holding eth0 eth1 eth2$([ "$cmds" = - ] || echo ", then: ${cmds//;;/;}")" \
+      "" "" "$w"
+    del_ns "$NS"
+  done 3<<'LIST'
+default|host|-|firewalld as installed: default zone public (ssh, dhcpv6-client, forward) for every interface; table inet firewalld with zone dispatch chains, policy chains (allow-host-ipv6), rpfilter, ct helper object.
+zones-router|router|firewall-cmd --zone=external --change-interface=eth0;; firewall-cmd --zone=internal --change-interface=eth1;; firewall-cmd --zone=dmz --change-interface=eth2|firewalld with its shipped zones external (masquerade, ssh), internal (ssh, mdns, samba-client, dhcpv6-client) and dmz (ssh) bound to three interfaces: per-interface zone dispatch, masquerade in nat postrouting, forward between zones.
+LIST
+}
+
 # ================================================================== run and assemble
 for t in nftables ferm firehol shorewall shorewall6 ufw arno pyroman netavark firewalld; do
   want "$t" || continue
@@ -490,18 +679,25 @@ done
 
 [ -s "$ENTRIES" ] || die "no ruleset was generated"
 python3 - "$ENTRIES" "$OUT" "$here" <<'PY' || die "cannot write the manifest"
-import json, os, re, sys
+import hashlib, json, os, re, sys
 entries_path, out, here = sys.argv[1:4]
 sys.path.insert(0, here)
 import features  # noqa: E402  (same directory; stdlib only)
 entries = [json.loads(l) for l in open(entries_path) if l.strip()]
 seen = set()
+by_digest = {}
 manifest = []
 for e in entries:
     if e["file"] in seen:
         sys.exit("duplicate file name " + e["file"])
     seen.add(e["file"])
     path = os.path.join(out, e["file"])
+    digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    if digest in by_digest:
+        print("generate.sh: %s is identical to %s: left out" % (e["file"], by_digest[digest]), file=sys.stderr)
+        os.remove(path)
+        continue
+    by_digest[digest] = e["file"]
     _, _, ifaces = features.analyse(path, e["format"])
     text = open(path).read()
     if e["format"] == "iptables":
