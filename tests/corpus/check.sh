@@ -16,7 +16,9 @@
 # (every iptables/nft command runs under `ip netns exec`).
 #
 # CORPUS_DIR: where the ruleset files are. Default: $PORTPLAN_CORPUS, else this directory
-# if it holds them, else <repo>/../shared/data/corpus (see README.md).
+# if it holds them, else <repo>/../shared/data/corpus (see README.md). If CORPUS_DIR has its
+# own manifest.json (as the output of generate.sh does), that manifest is used instead of
+# the one next to this script.
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -34,6 +36,10 @@ fi
 if [ ! -d "$dir" ]; then
   echo "check.sh: corpus directory not found: $dir (give it as an argument or in PORTPLAN_CORPUS)" >&2
   exit 2
+fi
+# a corpus that carries its own manifest (e.g. the one generate.sh writes) is checked against it
+if [ -f "$dir/manifest.json" ]; then
+  manifest="$dir/manifest.json"
 fi
 if [ "$(id -u)" != 0 ]; then
   echo "check.sh: needs root (network namespaces)" >&2
