@@ -133,9 +133,9 @@ while IFS=$'\t' read -r -u 3 file format rules ipset nfacct ifaces; do
     ip netns del "$ns" 2>/dev/null
   fi
   if [ -z "$why" ]; then
-    printf 'ok    %-28s %-9s %6s rules\n' "$file" "$format" "$rules"
+    printf 'ok    %-36s %-9s %6s rules\n' "$file" "$format" "$rules"
   else
-    printf 'FAIL  %-28s %-9s %s\n' "$file" "$format" "$why"
+    printf 'FAIL  %-36s %-9s %s\n' "$file" "$format" "$why"
     fail=$((fail + 1))
   fi
 done 3<<< "$entries"
