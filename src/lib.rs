@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod addr;
+pub mod app;
 pub mod audit;
 pub mod catalog;
 pub mod cli;

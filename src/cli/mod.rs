@@ -1,14 +1,16 @@
 //! The command line: parses arguments, calls the pipeline, prints. No logic of its own.
 
 use std::collections::BTreeSet;
+use std::cell::OnceCell;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::app;
 use crate::catalog::{self, Catalogs};
-use crate::diag::{EXIT_BAD_INPUT, EXIT_OK, Error, Result};
+use crate::diag::{EXIT_BAD_INPUT, EXIT_OK, Error, Result, SourceFile};
 use crate::flows::{Deployment, ports_report};
 use crate::i18n::{Lang, Text};
 use crate::output::{self, Format};
@@ -276,15 +278,45 @@ fn print(text: &str) {
     let _ = out.flush();
 }
 
-fn catalogs(cli: &Cli) -> Result<Catalogs> {
-    match &cli.catalog_dir {
-        Some(d) => Catalogs::with_dir(d),
-        None => Ok(Catalogs::builtin()),
+/// What every command gets besides its own arguments.
+struct Global {
+    catalog_dir: Option<PathBuf>,
+    context: OnceCell<app::Context>,
+}
+
+impl Global {
+    /// The application context, built on first use and then shared: commands that need no
+    /// catalogs (`catalog check`, `catalog schema`, `site-schema`) never read `--catalog-dir`,
+    /// and `report` checks its own arguments before it does.
+    fn context(&self) -> Result<&app::Context> {
+        if let Some(c) = self.context.get() {
+            return Ok(c);
+        }
+        let catalogs = match &self.catalog_dir {
+            Some(d) => Catalogs::with_dir(d)?,
+            None => Catalogs::builtin(),
+        };
+        Ok(self.context.get_or_init(|| app::Context::new(catalogs)))
     }
+}
+
+/// A file's text, named by its path for error messages.
+fn read_source(path: &Path) -> Result<SourceFile> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    Ok(SourceFile::new(path.display().to_string(), text))
+}
+
+/// Read, check and plan the site file at `path`.
+fn load_site(ctx: &app::Context, path: &Path) -> Result<app::Loaded> {
+    ctx.load(read_source(path)?)
 }
 
 /// Run a parsed command line; returns the exit code.
 pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
+    let g = Global {
+        catalog_dir: cli.catalog_dir.clone(),
+        context: OnceCell::new(),
+    };
     match &cli.command {
         Command::Catalog(CatalogCmd::Schema) => {
             print(&(serde_json::to_string_pretty(&catalog::schema()).unwrap_or_default() + "\n"));
@@ -313,10 +345,10 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             return Ok(if failed > 0 { EXIT_BAD_INPUT } else { EXIT_OK });
         }
         Command::Catalog(CatalogCmd::List { format }) => {
-            print(&output::catalog::list(&catalogs(&cli)?, *format, lang));
+            print(&output::catalog::list(&g.context()?.catalogs, *format, lang));
         }
         Command::Catalog(CatalogCmd::Show { product, format }) => {
-            let cats = catalogs(&cli)?;
+            let cats = &g.context()?.catalogs;
             print(&output::catalog::show(cats.get(product)?, *format, lang));
         }
         Command::SiteSchema => {
@@ -329,14 +361,15 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             point,
             format,
         } => {
-            let cats = catalogs(&cli)?;
-            let site = crate::site::load_path(site, &cats)?;
-            check_point(&site, point.as_deref())?;
-            let plan = crate::plan::plan(&site, &cats);
+            let ctx = g.context()?;
+            let loaded = load_site(ctx, site)?;
+            if let Some(id) = point.as_deref() {
+                loaded.point(Some(id))?;
+            }
             print(&output::plan::render(
-                &plan,
-                &site,
-                &cats,
+                &loaded.plan,
+                &loaded.site,
+                &ctx.catalogs,
                 point.as_deref(),
                 *format,
                 lang,
@@ -347,23 +380,23 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             query,
             format,
         } => {
-            let cats = catalogs(&cli)?;
-            let site = crate::site::load_path(site, &cats)?;
+            let ctx = g.context()?;
+            let loaded = load_site(ctx, site)?;
             let q = crate::explain::Query::parse(&query.join(" "))?;
-            let plan = crate::plan::plan(&site, &cats);
-            let ex = crate::explain::explain(&site, &cats, &plan, &q)?;
+            let ex = crate::explain::explain(&loaded.site, &ctx.catalogs, &loaded.plan, &q)?;
             print(&output::explain::explanation(&ex, *format, lang));
         }
         Command::Diff { old, new, format } => {
-            let cats = catalogs(&cli)?;
-            let old_site = crate::site::load_path(old, &cats)?;
-            let new_site = crate::site::load_path(new, &cats)?;
-            let changes = crate::diff::diff(
-                &crate::plan::plan(&old_site, &cats),
-                &crate::plan::plan(&new_site, &cats),
-            );
+            let ctx = g.context()?;
+            let old = load_site(ctx, old)?;
+            let new = load_site(ctx, new)?;
+            let changes = crate::diff::diff(&old.plan, &new.plan);
             print(&output::explain::diff(
-                &changes, &new_site, &cats, *format, lang,
+                &changes,
+                &new.site,
+                &ctx.catalogs,
+                *format,
+                lang,
             ));
         }
         Command::Render {
@@ -373,29 +406,9 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             output,
             format,
         } => {
-            let cats = catalogs(&cli)?;
-            let site = crate::site::load_path(site, &cats)?;
-            let pt = match point {
-                Some(id) => {
-                    check_point(&site, Some(id))?;
-                    site.point(id).expect("checked")
-                }
-                None if site.points.len() == 1 => &site.points[0],
-                None => {
-                    let ids: Vec<&str> = site.points.iter().map(|p| p.id.as_str()).collect();
-                    let list = ids.join(", ");
-                    return Err(Error::usage(
-                        tr!(
-                            "the site has several enforcement points: say which with --for",
-                            "サイトに適用ポイントが複数あります: --for で指定してください"
-                        ),
-                        Some(tr!("enforcement points: {list}", "適用ポイント: {list}")),
-                    ));
-                }
-            };
-            let plan = crate::plan::plan(&site, &cats);
-            let point_plan = plan.point(&pt.id).expect("plan has every point");
-            let rs = crate::render::lower(&site, pt, point_plan);
+            let loaded = load_site(g.context()?, site)?;
+            let (pt, point_plan) = loaded.point(point.as_deref())?;
+            let rs = crate::render::lower(&loaded.site, pt, point_plan);
             if *format == RenderFormat::Json {
                 print(&(serde_json::to_string_pretty(&rs).unwrap_or_default() + "\n"));
                 return Ok(EXIT_OK);
@@ -435,9 +448,8 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             allow_excess,
             format,
         } => {
-            let cats = catalogs(&cli)?;
-            let site = crate::site::load_path(site, &cats)?;
-            let pt = one_point(&site, point.as_deref())?;
+            let loaded = load_site(g.context()?, site)?;
+            let (pt, pp) = loaded.point(point.as_deref())?;
             let text = std::fs::read_to_string(ruleset).map_err(|e| Error::io(ruleset, e))?;
             let rs = crate::audit::read(&text, *kind).map_err(|m| {
                 let f = ruleset.display().to_string();
@@ -446,8 +458,6 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
                     None,
                 )
             })?;
-            let plan = crate::plan::plan(&site, &cats);
-            let pp = plan.point(&pt.id).expect("plan has every point");
             let host = matches!(pt.kind, crate::site::PointKind::Host { .. });
             let report = crate::audit::audit(&rs, pp, host)
                 .map_err(|_| Error::usage(crate::audit::exhausted_text(), None))?;
@@ -465,8 +475,8 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             dry_run,
             format,
         } => {
-            let (_, plan, host) = host_plan(&cli, site, host)?;
-            let lp = crate::verify::listen_plan(&plan, &host);
+            let (loaded, host) = host_plan(&g, site, host)?;
+            let lp = crate::verify::listen_plan(&loaded.plan, &host);
             // With nothing to accept, say so and stop rather than wait out the duration.
             if *dry_run || lp.ports.is_empty() {
                 print(&output::verify::listen_dry_run(&lp, *format, lang));
@@ -492,8 +502,9 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             protocol,
             format,
         } => {
-            let (site, plan, host) = host_plan(&cli, site, host)?;
-            let mut pp = crate::verify::probe_plan(&site, &plan, &host, to.as_deref())?;
+            let (loaded, host) = host_plan(&g, site, host)?;
+            let mut pp =
+                crate::verify::probe_plan(&loaded.site, &loaded.plan, &host, to.as_deref())?;
             if *required_only {
                 pp.checks
                     .retain(|c| c.expect == crate::verify::Expect::Open);
@@ -552,32 +563,32 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
                     )),
                 ));
             }
-            let cats = catalogs(&cli)?;
-            let new_site = crate::site::load_path(site, &cats)?;
-            let new_plan = crate::plan::plan(&new_site, &cats);
+            let ctx = g.context()?;
+            let new = load_site(ctx, site)?;
             let report = match diff_from {
                 Some(old) => {
-                    let old_site = crate::site::load_path(old, &cats)?;
+                    let old = load_site(ctx, old)?;
                     if let Some(id) = point.as_deref()
-                        && new_site.point(id).is_none()
-                        && old_site.point(id).is_some()
+                        && new.site.point(id).is_none()
+                        && old.site.point(id).is_some()
                     {
                         // A point that only the old site has: its removals are the change.
-                    } else {
-                        check_point(&new_site, point.as_deref())?;
+                    } else if let Some(id) = point.as_deref() {
+                        new.point(Some(id))?;
                     }
-                    let old_plan = crate::plan::plan(&old_site, &cats);
                     crate::report::build_diff(
-                        (&old_plan, &old_site),
-                        (&new_plan, &new_site),
-                        &cats,
+                        (&old.plan, &old.site),
+                        (&new.plan, &new.site),
+                        &ctx.catalogs,
                         point.as_deref(),
                         lang,
                     )
                 }
                 None => {
-                    check_point(&new_site, point.as_deref())?;
-                    crate::report::build(&new_plan, &new_site, &cats, point.as_deref(), lang)
+                    if let Some(id) = point.as_deref() {
+                        new.point(Some(id))?;
+                    }
+                    crate::report::build(&new.plan, &new.site, &ctx.catalogs, point.as_deref(), lang)
                 }
             };
             let text = match format {
@@ -598,26 +609,20 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             }
         }
         Command::Ports(args) => {
-            let cats = catalogs(&cli)?;
-            let deps = deployments(&cats, &args.products, &args.set, &args.roles)?;
+            let cats = &g.context()?.catalogs;
+            let deps = deployments(cats, &args.products, &args.set, &args.roles)?;
             let report = ports_report(&deps);
-            print(&output::ports::render(&report, &cats, args.format, lang));
+            print(&output::ports::render(&report, cats, args.format, lang));
         }
     }
     Ok(EXIT_OK)
 }
 
 /// The site, its plan and the host `--as` / `--from` names.
-fn host_plan(
-    cli: &Cli,
-    site: &std::path::Path,
-    host: &str,
-) -> Result<(crate::site::Site, crate::plan::Plan, crate::verify::Host)> {
-    let cats = catalogs(cli)?;
-    let site = crate::site::load_path(site, &cats)?;
-    let plan = crate::plan::plan(&site, &cats);
-    let host = crate::verify::resolve_host(&site, host)?;
-    Ok((site, plan, host))
+fn host_plan(g: &Global, site: &Path, host: &str) -> Result<(app::Loaded, crate::verify::Host)> {
+    let loaded = load_site(g.context()?, site)?;
+    let host = crate::verify::resolve_host(&loaded.site, host)?;
+    Ok((loaded, host))
 }
 
 /// A progress bar on stderr when it is a terminal; hidden otherwise.
@@ -633,51 +638,6 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
         bar.set_style(style);
     }
     bar
-}
-
-/// The enforcement point `--for` names, or the only one.
-fn one_point<'s>(
-    site: &'s crate::site::Site,
-    point: Option<&str>,
-) -> Result<&'s crate::site::EnforcementPoint> {
-    match point {
-        Some(id) => {
-            check_point(site, Some(id))?;
-            Ok(site.point(id).expect("checked"))
-        }
-        None if site.points.len() == 1 => Ok(&site.points[0]),
-        None => {
-            let ids: Vec<&str> = site.points.iter().map(|p| p.id.as_str()).collect();
-            let list = ids.join(", ");
-            Err(Error::usage(
-                tr!(
-                    "the site has several enforcement points: say which with --for",
-                    "サイトに適用ポイントが複数あります: --for で指定してください"
-                ),
-                Some(tr!("enforcement points: {list}", "適用ポイント: {list}")),
-            ))
-        }
-    }
-}
-
-/// A usage error unless `point` names an enforcement point of the site.
-fn check_point(site: &crate::site::Site, point: Option<&str>) -> Result<()> {
-    let Some(id) = point else { return Ok(()) };
-    if site.point(id).is_some() {
-        return Ok(());
-    }
-    let ids: Vec<&str> = site.points.iter().map(|p| p.id.as_str()).collect();
-    let hint = closest(id, ids.iter().copied())
-        .map(|c| tr!(" (did you mean `{c}`?)", " (`{c}` のことですか?)"))
-        .unwrap_or_default();
-    let list = ids.join(", ");
-    Err(Error::usage(
-        Text::new(
-            format!("site has no enforcement point `{id}`{}", hint.en),
-            format!("サイトに適用ポイント `{id}` はありません{}", hint.ja),
-        ),
-        Some(tr!("enforcement points: {list}", "適用ポイント: {list}")),
-    ))
 }
 
 /// Resolve products, `--set` and `--roles` into deployments.
