@@ -5,6 +5,8 @@
 //! [`Context`] is built once per process (the CLI: from `--catalog-dir`; a server: at start-up)
 //! and shared; [`Lang`](crate::i18n::Lang) stays a per-call argument.
 
+pub mod plan;
+
 use crate::catalog::Catalogs;
 use crate::diag::{Error, Result, SourceFile};
 use crate::i18n::Text;

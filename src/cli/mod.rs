@@ -17,6 +17,8 @@ use crate::output::{self, Format};
 use crate::suggest::closest;
 use crate::tr;
 
+mod commands;
+
 /// Which ports must I open for this product? Vendor port requirements as data, the minimal
 /// openings, each traced to the vendor document row that needs it.
 ///
@@ -42,15 +44,7 @@ enum Command {
     /// The ports one or more products need, for the options you use / 製品に必要なポート
     Ports(PortsArgs),
     /// The minimal openings of a site, per enforcement point / サイトの開放計画
-    Plan {
-        /// Site file (YAML)
-        site: PathBuf,
-        /// Only this enforcement point / 対象の適用ポイント
-        #[arg(long = "for", value_name = "POINT")]
-        point: Option<String>,
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
-    },
+    Plan(commands::plan::Args),
     /// Why is this open, or why not: QUERY is tcp/139, "10.20.1.5 -> 10.10.0.4 tcp/445" or devicelock/smb / 開放の理由
     Explain {
         /// Site file (YAML)
@@ -317,7 +311,12 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
         catalog_dir: cli.catalog_dir.clone(),
         context: OnceCell::new(),
     };
-    match &cli.command {
+    // Commands moved to `commands/` are dispatched here; the rest below until they move too.
+    let command = match cli.command {
+        Command::Plan(args) => return commands::plan::run(args, &g, lang),
+        other => other,
+    };
+    match &command {
         Command::Catalog(CatalogCmd::Schema) => {
             print(&(serde_json::to_string_pretty(&catalog::schema()).unwrap_or_default() + "\n"));
         }
@@ -356,25 +355,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
                 &(serde_json::to_string_pretty(&crate::site::schema()).unwrap_or_default() + "\n"),
             );
         }
-        Command::Plan {
-            site,
-            point,
-            format,
-        } => {
-            let ctx = g.context()?;
-            let loaded = load_site(ctx, site)?;
-            if let Some(id) = point.as_deref() {
-                loaded.point(Some(id))?;
-            }
-            print(&output::plan::render(
-                &loaded.plan,
-                &loaded.site,
-                &ctx.catalogs,
-                point.as_deref(),
-                *format,
-                lang,
-            ));
-        }
+        Command::Plan(_) => unreachable!("dispatched above"),
         Command::Explain {
             site,
             query,

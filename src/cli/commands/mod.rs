@@ -1,0 +1,4 @@
+//! One file per subcommand: its clap arguments (`Args`) and `run`, which turns them into an
+//! [`crate::app`] request, calls it and prints the result.
+
+pub mod plan;
