@@ -46,15 +46,7 @@ enum Command {
     /// The minimal openings of a site, per enforcement point / サイトの開放計画
     Plan(commands::plan::Args),
     /// Why is this open, or why not: QUERY is tcp/139, "10.20.1.5 -> 10.10.0.4 tcp/445" or devicelock/smb / 開放の理由
-    Explain {
-        /// Site file (YAML)
-        site: PathBuf,
-        /// The query; words are joined, so `10.20.1.5 to 10.10.0.4 tcp/445` needs no quotes
-        #[arg(required = true, num_args = 1..)]
-        query: Vec<String>,
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
-    },
+    Explain(commands::explain::Args),
     /// Openings to add and remove per enforcement point between two versions of a site / 変更差分
     Diff {
         /// The site as it is
@@ -314,6 +306,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
     // Commands moved to `commands/` are dispatched here; the rest below until they move too.
     let command = match cli.command {
         Command::Plan(args) => return commands::plan::run(args, &g, lang),
+        Command::Explain(args) => return commands::explain::run(args, &g, lang),
         other => other,
     };
     match &command {
@@ -354,18 +347,6 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             print(
                 &(serde_json::to_string_pretty(&crate::site::schema()).unwrap_or_default() + "\n"),
             );
-        }
-        Command::Plan(_) => unreachable!("dispatched above"),
-        Command::Explain {
-            site,
-            query,
-            format,
-        } => {
-            let ctx = g.context()?;
-            let loaded = load_site(ctx, site)?;
-            let q = crate::explain::Query::parse(&query.join(" "))?;
-            let ex = crate::explain::explain(&loaded.site, &ctx.catalogs, &loaded.plan, &q)?;
-            print(&output::explain::explanation(&ex, *format, lang));
         }
         Command::Diff { old, new, format } => {
             let ctx = g.context()?;
@@ -595,6 +576,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             let report = ports_report(&deps);
             print(&output::ports::render(&report, cats, args.format, lang));
         }
+        _ => unreachable!("dispatched above"),
     }
     Ok(EXIT_OK)
 }
