@@ -48,14 +48,7 @@ enum Command {
     /// Why is this open, or why not: QUERY is tcp/139, "10.20.1.5 -> 10.10.0.4 tcp/445" or devicelock/smb / 開放の理由
     Explain(commands::explain::Args),
     /// Openings to add and remove per enforcement point between two versions of a site / 変更差分
-    Diff {
-        /// The site as it is
-        old: PathBuf,
-        /// The site as it will be
-        new: PathBuf,
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
-    },
+    Diff(commands::diff::Args),
     /// Render one enforcement point's openings as firewall configuration / FW 設定の生成
     Render {
         /// Site file (YAML)
@@ -307,6 +300,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
     let command = match cli.command {
         Command::Plan(args) => return commands::plan::run(args, &g, lang),
         Command::Explain(args) => return commands::explain::run(args, &g, lang),
+        Command::Diff(args) => return commands::diff::run(args, &g, lang),
         other => other,
     };
     match &command {
@@ -347,19 +341,6 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             print(
                 &(serde_json::to_string_pretty(&crate::site::schema()).unwrap_or_default() + "\n"),
             );
-        }
-        Command::Diff { old, new, format } => {
-            let ctx = g.context()?;
-            let old = load_site(ctx, old)?;
-            let new = load_site(ctx, new)?;
-            let changes = crate::diff::diff(&old.plan, &new.plan);
-            print(&output::explain::diff(
-                &changes,
-                &new.site,
-                &ctx.catalogs,
-                *format,
-                lang,
-            ));
         }
         Command::Render {
             site,

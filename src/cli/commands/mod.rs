@@ -1,5 +1,6 @@
 //! One file per subcommand: its clap arguments (`Args`) and `run`, which turns them into an
 //! [`crate::app`] request, calls it and prints the result.
 
+pub mod diff;
 pub mod explain;
 pub mod plan;
