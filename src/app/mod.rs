@@ -8,6 +8,7 @@
 pub mod diff;
 pub mod explain;
 pub mod plan;
+pub mod render;
 
 use crate::catalog::Catalogs;
 use crate::diag::{Error, Result, SourceFile};

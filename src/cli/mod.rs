@@ -50,22 +50,7 @@ enum Command {
     /// Openings to add and remove per enforcement point between two versions of a site / 変更差分
     Diff(commands::diff::Args),
     /// Render one enforcement point's openings as firewall configuration / FW 設定の生成
-    Render {
-        /// Site file (YAML)
-        site: PathBuf,
-        /// Target (default: the enforcement point's own) / 出力形式
-        #[arg(long, value_enum)]
-        target: Option<crate::site::Target>,
-        /// Enforcement point (needed when the site has several) / 適用ポイント
-        #[arg(long = "for", value_name = "POINT")]
-        point: Option<String>,
-        /// Write to FILE atomically (iptables IPv6 rules go to FILE.v6) / 出力ファイル
-        #[arg(short = 'o', long = "output", value_name = "FILE")]
-        output: Option<PathBuf>,
-        /// `text` is the configuration; `json` the typed rule IR
-        #[arg(long, value_enum, default_value_t = RenderFormat::Text)]
-        format: RenderFormat,
-    },
+    Render(commands::render::Args),
     /// Audit an existing ruleset against the plan: missing, excess, shadowed / 既存ルールの監査
     Audit {
         /// Site file (YAML)
@@ -194,12 +179,6 @@ enum ProtocolArg {
     Udp,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum RenderFormat {
-    Text,
-    Json,
-}
-
 #[derive(Debug, clap::Args)]
 struct PortsArgs {
     /// Product ids, e.g. devicelock tmws
@@ -301,6 +280,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
         Command::Plan(args) => return commands::plan::run(args, &g, lang),
         Command::Explain(args) => return commands::explain::run(args, &g, lang),
         Command::Diff(args) => return commands::diff::run(args, &g, lang),
+        Command::Render(args) => return commands::render::run(args, &g, lang),
         other => other,
     };
     match &command {
@@ -341,47 +321,6 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             print(
                 &(serde_json::to_string_pretty(&crate::site::schema()).unwrap_or_default() + "\n"),
             );
-        }
-        Command::Render {
-            site,
-            target,
-            point,
-            output,
-            format,
-        } => {
-            let loaded = load_site(g.context()?, site)?;
-            let (pt, point_plan) = loaded.point(point.as_deref())?;
-            let rs = crate::render::lower(&loaded.site, pt, point_plan);
-            if *format == RenderFormat::Json {
-                print(&(serde_json::to_string_pretty(&rs).unwrap_or_default() + "\n"));
-                return Ok(EXIT_OK);
-            }
-            let rendered = crate::render::render(&rs, target.unwrap_or(pt.target));
-            for n in &rendered.notes {
-                eprintln!("{}: {}", lang.pick("note", "注意"), n.message.get(lang));
-            }
-            match output {
-                Some(path) => {
-                    let files: Vec<(PathBuf, String)> = rendered
-                        .files
-                        .iter()
-                        .map(|(suffix, text)| {
-                            let mut p = path.clone().into_os_string();
-                            p.push(suffix);
-                            (PathBuf::from(p), text.clone())
-                        })
-                        .collect();
-                    crate::fsutil::write_all_atomic(&files)?;
-                }
-                None => {
-                    for (i, (suffix, text)) in rendered.files.iter().enumerate() {
-                        if i > 0 {
-                            print(&format!("\n# ---- {suffix} ----\n"));
-                        }
-                        print(text);
-                    }
-                }
-            }
         }
         Command::Audit {
             site,

@@ -4,3 +4,4 @@
 pub mod diff;
 pub mod explain;
 pub mod plan;
+pub mod render;
