@@ -5,6 +5,7 @@
 //! [`Context`] is built once per process (the CLI: from `--catalog-dir`; a server: at start-up)
 //! and shared; [`Lang`](crate::i18n::Lang) stays a per-call argument.
 
+pub mod audit;
 pub mod diff;
 pub mod explain;
 pub mod plan;

@@ -52,24 +52,7 @@ enum Command {
     /// Render one enforcement point's openings as firewall configuration / FW 設定の生成
     Render(commands::render::Args),
     /// Audit an existing ruleset against the plan: missing, excess, shadowed / 既存ルールの監査
-    Audit {
-        /// Site file (YAML)
-        site: PathBuf,
-        /// The ruleset: `nft -j list ruleset` JSON or `iptables-save` text
-        #[arg(long, value_name = "FILE")]
-        ruleset: PathBuf,
-        /// Input format (default: guessed from the content)
-        #[arg(long, value_enum)]
-        kind: Option<crate::audit::Kind>,
-        /// Enforcement point (needed when the site has several)
-        #[arg(long = "for", value_name = "POINT")]
-        point: Option<String>,
-        /// Only check reachability: excess does not fail the audit
-        #[arg(long)]
-        allow_excess: bool,
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
-    },
+    Audit(commands::audit::Args),
     /// Open responders on every port this host must accept, for a while / 必要なポートで待ち受け
     ///
     /// Binds only this host's addresses in the site; also opens the must-be-closed sample
@@ -281,6 +264,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
         Command::Explain(args) => return commands::explain::run(args, &g, lang),
         Command::Diff(args) => return commands::diff::run(args, &g, lang),
         Command::Render(args) => return commands::render::run(args, &g, lang),
+        Command::Audit(args) => return commands::audit::run(args, &g, lang),
         other => other,
     };
     match &command {
@@ -321,34 +305,6 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             print(
                 &(serde_json::to_string_pretty(&crate::site::schema()).unwrap_or_default() + "\n"),
             );
-        }
-        Command::Audit {
-            site,
-            ruleset,
-            kind,
-            point,
-            allow_excess,
-            format,
-        } => {
-            let loaded = load_site(g.context()?, site)?;
-            let (pt, pp) = loaded.point(point.as_deref())?;
-            let text = std::fs::read_to_string(ruleset).map_err(|e| Error::io(ruleset, e))?;
-            let rs = crate::audit::read(&text, *kind).map_err(|m| {
-                let f = ruleset.display().to_string();
-                Error::usage(
-                    Text::new(format!("{f}: {}", m.en), format!("{f}: {}", m.ja)),
-                    None,
-                )
-            })?;
-            let host = matches!(pt.kind, crate::site::PointKind::Host { .. });
-            let report = crate::audit::audit(&rs, pp, host)
-                .map_err(|_| Error::usage(crate::audit::exhausted_text(), None))?;
-            print(&output::audit::render(&report, *format, lang));
-            return Ok(if report.ok(*allow_excess) {
-                EXIT_OK
-            } else {
-                crate::diag::EXIT_NOT_AS_REQUIRED
-            });
         }
         Command::Listen {
             site,

@@ -1,6 +1,7 @@
 //! One file per subcommand: its clap arguments (`Args`) and `run`, which turns them into an
 //! [`crate::app`] request, calls it and prints the result.
 
+pub mod audit;
 pub mod diff;
 pub mod explain;
 pub mod plan;
