@@ -57,22 +57,7 @@ enum Command {
     ///
     /// Binds only this host's addresses in the site; also opens the must-be-closed sample
     /// (canaries) so `probe` can tell a firewall letting too much in. Long ranges are sampled.
-    Listen {
-        /// Site file (YAML)
-        site: PathBuf,
-        /// This host: its address(es) in the site, comma-separated, or PRODUCT.ROLE of a one-host role / このホスト
-        #[arg(long = "as", value_name = "HOST")]
-        host: String,
-        /// Stop after this long (e.g. 90s, 10m, 1h; at most 7 days) / 待ち受け時間
-        #[arg(long, default_value = "10m", value_parser = crate::verify::parse_duration)]
-        duration: std::time::Duration,
-        /// Only print what would be opened / 開くポートを表示のみ
-        #[arg(long)]
-        dry_run: bool,
-        /// `json` prints one JSON object when ready and one when done
-        #[arg(long, value_enum, default_value_t)]
-        format: output::verify::VerifyFormat,
-    },
+    Listen(commands::listen::Args),
     /// Test every flow of the plan that starts at this host, and that the rest is closed / 疎通検査
     ///
     /// Sends only to addresses and names of the plan, to the plan's ports and a bounded
@@ -265,6 +250,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
         Command::Diff(args) => return commands::diff::run(args, &g, lang),
         Command::Render(args) => return commands::render::run(args, &g, lang),
         Command::Audit(args) => return commands::audit::run(args, &g, lang),
+        Command::Listen(args) => return commands::listen::run(args, &g, lang),
         other => other,
     };
     match &command {
@@ -305,27 +291,6 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             print(
                 &(serde_json::to_string_pretty(&crate::site::schema()).unwrap_or_default() + "\n"),
             );
-        }
-        Command::Listen {
-            site,
-            host,
-            duration,
-            dry_run,
-            format,
-        } => {
-            let (loaded, host) = host_plan(&g, site, host)?;
-            let lp = crate::verify::listen_plan(&loaded.plan, &host);
-            // With nothing to accept, say so and stop rather than wait out the duration.
-            if *dry_run || lp.ports.is_empty() {
-                print(&output::verify::listen_dry_run(&lp, *format, lang));
-                return Ok(EXIT_OK);
-            }
-            let (report, bound) = crate::verify::listen::bind(&lp)?;
-            print(&output::verify::listen_ready(
-                &report, *duration, *format, lang,
-            ));
-            let (stop, hits) = crate::verify::listen::serve(bound, *duration)?;
-            print(&output::verify::listen_done(stop, &hits, *format, lang));
         }
         Command::Probe {
             site,

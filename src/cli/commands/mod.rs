@@ -4,5 +4,6 @@
 pub mod audit;
 pub mod diff;
 pub mod explain;
+pub mod listen;
 pub mod plan;
 pub mod render;
