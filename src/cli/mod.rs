@@ -63,39 +63,7 @@ enum Command {
     /// Sends only to addresses and names of the plan, to the plan's ports and a bounded
     /// must-be-closed sample; concurrency, rate and time are bounded. Exit 1 when a required
     /// flow does not pass or a must-be-closed port answers.
-    Probe {
-        /// Site file (YAML)
-        site: PathBuf,
-        /// This host: its address(es) in the site, comma-separated, or PRODUCT.ROLE of a one-host role / このホスト
-        #[arg(long = "from", value_name = "HOST")]
-        host: String,
-        /// Only flows to this role (PRODUCT.ROLE or ROLE) or address; an address picks a host of a network role / 宛先の絞り込み
-        #[arg(long, value_name = "ROLE|ADDRESS")]
-        to: Option<String>,
-        /// Per-probe timeout / タイムアウト
-        #[arg(long, default_value = "1s", value_parser = crate::verify::parse_duration)]
-        timeout: std::time::Duration,
-        /// Probes in flight at once (1-1024) / 同時実行数
-        #[arg(long, default_value_t = 128)]
-        concurrency: usize,
-        /// New probes per second at most (1-20000) / 毎秒の最大プローブ数
-        #[arg(long, default_value_t = 2000)]
-        rate: u32,
-        /// Also write the report to FILE (atomically), e.g. JUnit for CI / 出力ファイル
-        #[arg(short = 'o', long = "output", value_name = "FILE")]
-        output: Option<PathBuf>,
-        /// Only print the checks; send nothing / 検査内容を表示のみ
-        #[arg(long)]
-        dry_run: bool,
-        /// Skip the must-be-closed checks: only test that required flows pass / 必要な通信のみ検査
-        #[arg(long)]
-        required_only: bool,
-        /// Only this protocol / このプロトコルのみ
-        #[arg(long, value_enum)]
-        protocol: Option<ProtocolArg>,
-        #[arg(long, value_enum, default_value_t)]
-        format: output::verify::VerifyFormat,
-    },
+    Probe(commands::probe::Args),
     /// A firewall request document: XLSX, Markdown, HTML, or a diagram (SVG, DOT) / 申請書・構成図の作成
     Report {
         /// Site file (YAML)
@@ -139,12 +107,6 @@ enum CatalogCmd {
     },
     /// Print the JSON Schema of catalog files / カタログの JSON Schema
     Schema,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum ProtocolArg {
-    Tcp,
-    Udp,
 }
 
 #[derive(Debug, clap::Args)]
@@ -251,6 +213,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
         Command::Render(args) => return commands::render::run(args, &g, lang),
         Command::Audit(args) => return commands::audit::run(args, &g, lang),
         Command::Listen(args) => return commands::listen::run(args, &g, lang),
+        Command::Probe(args) => return commands::probe::run(args, &g, lang),
         other => other,
     };
     match &command {
@@ -291,57 +254,6 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             print(
                 &(serde_json::to_string_pretty(&crate::site::schema()).unwrap_or_default() + "\n"),
             );
-        }
-        Command::Probe {
-            site,
-            host,
-            to,
-            timeout,
-            concurrency,
-            rate,
-            output: out_file,
-            dry_run,
-            required_only,
-            protocol,
-            format,
-        } => {
-            let (loaded, host) = host_plan(&g, site, host)?;
-            let mut pp =
-                crate::verify::probe_plan(&loaded.site, &loaded.plan, &host, to.as_deref())?;
-            if *required_only {
-                pp.checks
-                    .retain(|c| c.expect == crate::verify::Expect::Open);
-            }
-            if let Some(p) = protocol {
-                let p = match p {
-                    ProtocolArg::Tcp => crate::catalog::Protocol::Tcp,
-                    ProtocolArg::Udp => crate::catalog::Protocol::Udp,
-                };
-                pp.checks.retain(|c| c.protocol == p);
-            }
-            let opts = crate::verify::probe::ProbeOptions {
-                timeout: *timeout,
-                concurrency: *concurrency,
-                rate: *rate,
-            };
-            opts.check()?;
-            if *dry_run {
-                print(&output::verify::probe_dry_run(&pp, *format, lang));
-                return Ok(EXIT_OK);
-            }
-            let bar = progress_bar(pp.checks.len() as u64);
-            let report = crate::verify::probe::run(pp, opts, &|_| bar.inc(1))?;
-            bar.finish_and_clear();
-            let text = output::verify::probe(&report, *format, lang);
-            if let Some(path) = out_file {
-                crate::fsutil::write_all_atomic(&[(path.clone(), text.clone())])?;
-            }
-            print(&text);
-            return Ok(if report.ok() {
-                EXIT_OK
-            } else {
-                crate::diag::EXIT_NOT_AS_REQUIRED
-            });
         }
         Command::Report {
             site,
@@ -420,13 +332,6 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
         _ => unreachable!("dispatched above"),
     }
     Ok(EXIT_OK)
-}
-
-/// The site, its plan and the host `--as` / `--from` names.
-fn host_plan(g: &Global, site: &Path, host: &str) -> Result<(app::Loaded, crate::verify::Host)> {
-    let loaded = load_site(g.context()?, site)?;
-    let host = crate::verify::resolve_host(&loaded.site, host)?;
-    Ok((loaded, host))
 }
 
 /// A progress bar on stderr when it is a terminal; hidden otherwise.

@@ -6,4 +6,5 @@ pub mod diff;
 pub mod explain;
 pub mod listen;
 pub mod plan;
+pub mod probe;
 pub mod render;

@@ -1,0 +1,91 @@
+//! `portplan probe`: test every flow of the plan that starts at this host, and that the rest
+//! is closed.
+
+use std::path::PathBuf;
+
+use crate::app;
+use crate::app::verify::ProbeRequest;
+use crate::catalog::Protocol;
+use crate::cli::{Global, load_site, print, progress_bar};
+use crate::diag::{EXIT_NOT_AS_REQUIRED, EXIT_OK, Result};
+use crate::i18n::Lang;
+use crate::output;
+use crate::verify::probe::ProbeOptions;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Site file (YAML)
+    site: PathBuf,
+    /// This host: its address(es) in the site, comma-separated, or PRODUCT.ROLE of a one-host role / このホスト
+    #[arg(long = "from", value_name = "HOST")]
+    host: String,
+    /// Only flows to this role (PRODUCT.ROLE or ROLE) or address; an address picks a host of a network role / 宛先の絞り込み
+    #[arg(long, value_name = "ROLE|ADDRESS")]
+    to: Option<String>,
+    /// Per-probe timeout / タイムアウト
+    #[arg(long, default_value = "1s", value_parser = crate::verify::parse_duration)]
+    timeout: std::time::Duration,
+    /// Probes in flight at once (1-1024) / 同時実行数
+    #[arg(long, default_value_t = 128)]
+    concurrency: usize,
+    /// New probes per second at most (1-20000) / 毎秒の最大プローブ数
+    #[arg(long, default_value_t = 2000)]
+    rate: u32,
+    /// Also write the report to FILE (atomically), e.g. JUnit for CI / 出力ファイル
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Only print the checks; send nothing / 検査内容を表示のみ
+    #[arg(long)]
+    dry_run: bool,
+    /// Skip the must-be-closed checks: only test that required flows pass / 必要な通信のみ検査
+    #[arg(long)]
+    required_only: bool,
+    /// Only this protocol / このプロトコルのみ
+    #[arg(long, value_enum)]
+    protocol: Option<ProtocolArg>,
+    #[arg(long, value_enum, default_value_t)]
+    format: output::verify::VerifyFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ProtocolArg {
+    Tcp,
+    Udp,
+}
+
+pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
+    let loaded = load_site(g.context()?, &args.site)?;
+    let req = ProbeRequest {
+        from: args.host,
+        to: args.to,
+        required_only: args.required_only,
+        protocol: args.protocol.map(|p| match p {
+            ProtocolArg::Tcp => Protocol::Tcp,
+            ProtocolArg::Udp => Protocol::Udp,
+        }),
+    };
+    let pp = app::verify::probe_plan(&loaded, &req)?;
+    let opts = ProbeOptions {
+        timeout: args.timeout,
+        concurrency: args.concurrency,
+        rate: args.rate,
+    };
+    opts.check()?;
+    if args.dry_run {
+        print(&output::verify::probe_dry_run(&pp, args.format, lang));
+        return Ok(EXIT_OK);
+    }
+    let bar = progress_bar(pp.checks.len() as u64);
+    let report = crate::verify::probe::run(pp, opts, &|_| bar.inc(1))?;
+    bar.finish_and_clear();
+    let text = output::verify::probe(&report, args.format, lang);
+    if let Some(path) = args.output {
+        crate::fsutil::write_all_atomic(&[(path, text.clone())])?;
+    }
+    print(&text);
+    Ok(if report.ok() {
+        EXIT_OK
+    } else {
+        EXIT_NOT_AS_REQUIRED
+    })
+}
