@@ -10,6 +10,7 @@ pub mod diff;
 pub mod explain;
 pub mod plan;
 pub mod render;
+pub mod report;
 pub mod verify;
 
 use crate::catalog::Catalogs;

@@ -65,22 +65,7 @@ enum Command {
     /// flow does not pass or a must-be-closed port answers.
     Probe(commands::probe::Args),
     /// A firewall request document: XLSX, Markdown, HTML, or a diagram (SVG, DOT) / 申請書・構成図の作成
-    Report {
-        /// Site file (YAML)
-        site: PathBuf,
-        /// Output format (default: from the -o extension, else md) / 出力形式
-        #[arg(long, value_enum)]
-        format: Option<crate::report::ReportFormat>,
-        /// Write to FILE atomically (required for xlsx; text formats go to stdout without it) / 出力ファイル
-        #[arg(short = 'o', long = "output", value_name = "FILE")]
-        output: Option<PathBuf>,
-        /// Only this enforcement point / 対象の適用ポイント
-        #[arg(long = "for", value_name = "POINT")]
-        point: Option<String>,
-        /// A change request: the openings to add and remove since the site OLD / 変更申請 (変更前のサイト)
-        #[arg(long = "diff-from", value_name = "OLD")]
-        diff_from: Option<PathBuf>,
-    },
+    Report(commands::report::Args),
     /// Print the JSON Schema of site files / サイト定義の JSON Schema
     SiteSchema,
 }
@@ -214,6 +199,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
         Command::Audit(args) => return commands::audit::run(args, &g, lang),
         Command::Listen(args) => return commands::listen::run(args, &g, lang),
         Command::Probe(args) => return commands::probe::run(args, &g, lang),
+        Command::Report(args) => return commands::report::run(args, &g, lang),
         other => other,
     };
     match &command {
@@ -254,74 +240,6 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             print(
                 &(serde_json::to_string_pretty(&crate::site::schema()).unwrap_or_default() + "\n"),
             );
-        }
-        Command::Report {
-            site,
-            format,
-            output,
-            point,
-            diff_from,
-        } => {
-            use crate::report::ReportFormat;
-            let format = format
-                .or_else(|| output.as_deref().and_then(ReportFormat::from_extension))
-                .unwrap_or(ReportFormat::Md);
-            if format == ReportFormat::Xlsx && output.is_none() {
-                return Err(Error::usage(
-                    tr!(
-                        "XLSX is binary: say where to write it with -o FILE",
-                        "XLSX はバイナリです: -o FILE で出力先を指定してください"
-                    ),
-                    Some(tr!(
-                        "e.g. portplan report site.yaml --format xlsx -o request.xlsx",
-                        "例: portplan report site.yaml --format xlsx -o request.xlsx"
-                    )),
-                ));
-            }
-            let ctx = g.context()?;
-            let new = load_site(ctx, site)?;
-            let report = match diff_from {
-                Some(old) => {
-                    let old = load_site(ctx, old)?;
-                    if let Some(id) = point.as_deref()
-                        && new.site.point(id).is_none()
-                        && old.site.point(id).is_some()
-                    {
-                        // A point that only the old site has: its removals are the change.
-                    } else if let Some(id) = point.as_deref() {
-                        new.point(Some(id))?;
-                    }
-                    crate::report::build_diff(
-                        (&old.plan, &old.site),
-                        (&new.plan, &new.site),
-                        &ctx.catalogs,
-                        point.as_deref(),
-                        lang,
-                    )
-                }
-                None => {
-                    if let Some(id) = point.as_deref() {
-                        new.point(Some(id))?;
-                    }
-                    crate::report::build(&new.plan, &new.site, &ctx.catalogs, point.as_deref(), lang)
-                }
-            };
-            let text = match format {
-                ReportFormat::Xlsx => {
-                    let bytes = crate::report::xlsx::render(&report)?;
-                    let path = output.as_deref().expect("checked above");
-                    crate::fsutil::write_bytes_atomic(path, &bytes)?;
-                    return Ok(EXIT_OK);
-                }
-                ReportFormat::Md => crate::report::markdown::render(&report),
-                ReportFormat::Html => crate::report::html::render(&report),
-                ReportFormat::Svg => crate::report::svg::render(&report),
-                ReportFormat::Dot => crate::report::dot::render(&report),
-            };
-            match output {
-                Some(path) => crate::fsutil::write_all_atomic(&[(path.clone(), text)])?,
-                None => print(&text),
-            }
         }
         Command::Ports(args) => {
             let cats = &g.context()?.catalogs;

@@ -8,3 +8,4 @@ pub mod listen;
 pub mod plan;
 pub mod probe;
 pub mod render;
+pub mod report;

@@ -1,0 +1,80 @@
+//! `portplan report`: a firewall request document (XLSX, Markdown, HTML) or a diagram (SVG,
+//! DOT), written to stdout or, atomically, to `-o FILE`.
+
+use std::path::{Path, PathBuf};
+
+use crate::app;
+use crate::app::report::ReportRequest;
+use crate::cli::{Global, load_site, print};
+use crate::diag::{EXIT_OK, Error, Result};
+use crate::i18n::Lang;
+use crate::report::{Report, ReportFormat};
+use crate::tr;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Site file (YAML)
+    site: PathBuf,
+    /// Output format (default: from the -o extension, else md) / 出力形式
+    #[arg(long, value_enum)]
+    format: Option<ReportFormat>,
+    /// Write to FILE atomically (required for xlsx; text formats go to stdout without it) / 出力ファイル
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Only this enforcement point / 対象の適用ポイント
+    #[arg(long = "for", value_name = "POINT")]
+    point: Option<String>,
+    /// A change request: the openings to add and remove since the site OLD / 変更申請 (変更前のサイト)
+    #[arg(long = "diff-from", value_name = "OLD")]
+    diff_from: Option<PathBuf>,
+}
+
+/// Where the report goes: XLSX is binary, so only to a file; text to a file or stdout.
+enum Dest<'a> {
+    Xlsx(&'a Path),
+    Text(fn(&Report) -> String, Option<&'a Path>),
+}
+
+pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
+    let output = args.output.as_deref();
+    let format = args
+        .format
+        .or_else(|| output.and_then(ReportFormat::from_extension))
+        .unwrap_or(ReportFormat::Md);
+    let dest = match format {
+        ReportFormat::Xlsx => Dest::Xlsx(output.ok_or_else(|| {
+            Error::usage(
+                tr!(
+                    "XLSX is binary: say where to write it with -o FILE",
+                    "XLSX はバイナリです: -o FILE で出力先を指定してください"
+                ),
+                Some(tr!(
+                    "e.g. portplan report site.yaml --format xlsx -o request.xlsx",
+                    "例: portplan report site.yaml --format xlsx -o request.xlsx"
+                )),
+            )
+        })?),
+        ReportFormat::Md => Dest::Text(crate::report::markdown::render, output),
+        ReportFormat::Html => Dest::Text(crate::report::html::render, output),
+        ReportFormat::Svg => Dest::Text(crate::report::svg::render, output),
+        ReportFormat::Dot => Dest::Text(crate::report::dot::render, output),
+    };
+    let ctx = g.context()?;
+    let loaded = load_site(ctx, &args.site)?;
+    let req = ReportRequest {
+        point: args.point,
+        diff_from: args.diff_from.map(|old| load_site(ctx, &old)).transpose()?,
+    };
+    let report = app::report::report(ctx, &loaded, &req, lang)?;
+    match dest {
+        Dest::Xlsx(path) => {
+            let bytes = crate::report::xlsx::render(&report)?;
+            crate::fsutil::write_bytes_atomic(path, &bytes)?;
+        }
+        Dest::Text(render, Some(path)) => {
+            crate::fsutil::write_all_atomic(&[(path.to_path_buf(), render(&report))])?
+        }
+        Dest::Text(render, None) => print(&render(&report)),
+    }
+    Ok(EXIT_OK)
+}
