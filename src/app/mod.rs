@@ -9,6 +9,7 @@ pub mod audit;
 pub mod diff;
 pub mod explain;
 pub mod plan;
+pub mod ports;
 pub mod render;
 pub mod report;
 pub mod verify;

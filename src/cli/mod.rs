@@ -1,6 +1,5 @@
 //! The command line: parses arguments, calls the pipeline, prints. No logic of its own.
 
-use std::collections::BTreeSet;
 use std::cell::OnceCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,10 +10,8 @@ use clap::{Parser, Subcommand};
 use crate::app;
 use crate::catalog::{self, Catalogs};
 use crate::diag::{EXIT_BAD_INPUT, EXIT_OK, Error, Result, SourceFile};
-use crate::flows::{Deployment, ports_report};
-use crate::i18n::{Lang, Text};
+use crate::i18n::Lang;
 use crate::output::{self, Format};
-use crate::suggest::closest;
 use crate::tr;
 
 mod commands;
@@ -42,7 +39,7 @@ enum Command {
     #[command(subcommand)]
     Catalog(CatalogCmd),
     /// The ports one or more products need, for the options you use / 製品に必要なポート
-    Ports(PortsArgs),
+    Ports(commands::ports::Args),
     /// The minimal openings of a site, per enforcement point / サイトの開放計画
     Plan(commands::plan::Args),
     /// Why is this open, or why not: QUERY is tcp/139, "10.20.1.5 -> 10.10.0.4 tcp/445" or devicelock/smb / 開放の理由
@@ -92,21 +89,6 @@ enum CatalogCmd {
     },
     /// Print the JSON Schema of catalog files / カタログの JSON Schema
     Schema,
-}
-
-#[derive(Debug, clap::Args)]
-struct PortsArgs {
-    /// Product ids, e.g. devicelock tmws
-    #[arg(required = true)]
-    products: Vec<String>,
-    /// Set an option: NAME=VALUE, or PRODUCT.NAME=VALUE when several products have NAME / オプション指定
-    #[arg(long = "set", value_name = "OPTION=VALUE")]
-    set: Vec<String>,
-    /// Only these roles are deployed (comma-separated; PRODUCT.ROLE to be specific) / 配置するロール
-    #[arg(long, value_delimiter = ',', value_name = "ROLE,...")]
-    roles: Vec<String>,
-    #[arg(long, value_enum, default_value_t)]
-    format: Format,
 }
 
 /// Entry point of the binary.
@@ -192,6 +174,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
     };
     // Commands moved to `commands/` are dispatched here; the rest below until they move too.
     let command = match cli.command {
+        Command::Ports(args) => return commands::ports::run(args, &g, lang),
         Command::Plan(args) => return commands::plan::run(args, &g, lang),
         Command::Explain(args) => return commands::explain::run(args, &g, lang),
         Command::Diff(args) => return commands::diff::run(args, &g, lang),
@@ -241,12 +224,6 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
                 &(serde_json::to_string_pretty(&crate::site::schema()).unwrap_or_default() + "\n"),
             );
         }
-        Command::Ports(args) => {
-            let cats = &g.context()?.catalogs;
-            let deps = deployments(cats, &args.products, &args.set, &args.roles)?;
-            let report = ports_report(&deps);
-            print(&output::ports::render(&report, cats, args.format, lang));
-        }
         _ => unreachable!("dispatched above"),
     }
     Ok(EXIT_OK)
@@ -265,153 +242,4 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
         bar.set_style(style);
     }
     bar
-}
-
-/// Resolve products, `--set` and `--roles` into deployments.
-pub fn deployments<'c>(
-    cats: &'c Catalogs,
-    products: &[String],
-    sets: &[String],
-    roles: &[String],
-) -> Result<Vec<Deployment<'c>>> {
-    let mut deps: Vec<Deployment<'c>> = Vec::new();
-    for p in products {
-        let c = cats.get(p)?;
-        if !deps.iter().any(|d| d.catalog.id == c.id) {
-            deps.push(Deployment::new(c));
-        }
-    }
-    for s in sets {
-        let Some((name, value)) = s.split_once('=') else {
-            return Err(Error::usage(
-                tr!(
-                    "`--set {s}` is not OPTION=VALUE",
-                    "`--set {s}` が OPTION=VALUE の形ではありません"
-                ),
-                Some(tr!(
-                    "e.g. --set rpc_ports=fixed",
-                    "例: --set rpc_ports=fixed"
-                )),
-            ));
-        };
-        let (name, value) = (name.trim(), value.trim());
-        let targets: Vec<usize> = match name.split_once('.') {
-            Some((prod, opt)) => {
-                let i = deps
-                    .iter()
-                    .position(|d| d.catalog.id == prod)
-                    .ok_or_else(|| {
-                        Error::usage(
-                            tr!(
-                                "`--set {s}`: product `{prod}` is not among the products asked for",
-                                "`--set {s}`: 製品 `{prod}` は指定されていません"
-                            ),
-                            None,
-                        )
-                    })?;
-                set_one(&mut deps[i], s, opt, value)?;
-                continue;
-            }
-            None => deps
-                .iter()
-                .enumerate()
-                .filter(|(_, d)| d.catalog.option(name).is_some())
-                .map(|(i, _)| i)
-                .collect(),
-        };
-        match targets.as_slice() {
-            [i] => set_one(&mut deps[*i], s, name, value)?,
-            [] => {
-                let all: Vec<String> = deps
-                    .iter()
-                    .flat_map(|d| {
-                        d.catalog
-                            .options
-                            .iter()
-                            .map(move |o| format!("{}.{}", d.catalog.id, o.id))
-                    })
-                    .collect();
-                let short: Vec<&str> = deps
-                    .iter()
-                    .flat_map(|d| d.catalog.options.iter().map(|o| o.id.as_str()))
-                    .collect();
-                let hint = closest(name, short.iter().copied())
-                    .map(|c| tr!(" (did you mean `{c}`?)", " (`{c}` のことですか?)"))
-                    .unwrap_or_default();
-                let list = all.join(", ");
-                return Err(Error::usage(
-                    Text::new(
-                        format!("`--set {s}`: unknown option `{name}`{}", hint.en),
-                        format!("`--set {s}`: オプション `{name}` はありません{}", hint.ja),
-                    ),
-                    Some(tr!("options: {list}", "指定できるオプション: {list}")),
-                ));
-            }
-            many => {
-                let names: Vec<String> = many
-                    .iter()
-                    .map(|i| format!("{}.{name}", deps[*i].catalog.id))
-                    .collect();
-                let list = names.join(", ");
-                return Err(Error::usage(
-                    tr!(
-                        "`--set {s}`: several products have option `{name}`",
-                        "`--set {s}`: オプション `{name}` は複数の製品にあります"
-                    ),
-                    Some(tr!("qualify it: {list}", "製品名を付けてください: {list}")),
-                ));
-            }
-        }
-    }
-    if !roles.is_empty() {
-        let mut chosen: Vec<BTreeSet<String>> = vec![BTreeSet::new(); deps.len()];
-        for r in roles.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
-            let (prod, role) = match r.split_once('.') {
-                Some((p, x)) => (Some(p), x),
-                None => (None, r),
-            };
-            let mut found = false;
-            for (i, d) in deps.iter().enumerate() {
-                if prod.is_none_or(|p| p == d.catalog.id) && d.catalog.role(role).is_some() {
-                    chosen[i].insert(role.to_string());
-                    found = true;
-                }
-            }
-            if !found {
-                let all: Vec<&str> = deps
-                    .iter()
-                    .flat_map(|d| d.catalog.roles.iter().map(|x| x.id.as_str()))
-                    .collect();
-                let hint = closest(role, all.iter().copied())
-                    .map(|c| tr!(" (did you mean `{c}`?)", " (`{c}` のことですか?)"))
-                    .unwrap_or_default();
-                let list = all.join(", ");
-                return Err(Error::usage(
-                    Text::new(
-                        format!("`--roles`: unknown role `{r}`{}", hint.en),
-                        format!("`--roles`: ロール `{r}` はありません{}", hint.ja),
-                    ),
-                    Some(tr!("roles: {list}", "指定できるロール: {list}")),
-                ));
-            }
-        }
-        for (d, set) in deps.iter_mut().zip(chosen) {
-            d.roles = Some(set);
-        }
-    }
-    Ok(deps)
-}
-
-fn set_one(dep: &mut Deployment<'_>, arg: &str, name: &str, value: &str) -> Result<()> {
-    dep.options
-        .set(&dep.catalog.options, name, value)
-        .map_err(|e| {
-            Error::usage(
-                Text::new(
-                    format!("`--set {arg}`: {}", e.message.en),
-                    format!("`--set {arg}`: {}", e.message.ja),
-                ),
-                Some(e.help),
-            )
-        })
 }

@@ -6,6 +6,7 @@ pub mod diff;
 pub mod explain;
 pub mod listen;
 pub mod plan;
+pub mod ports;
 pub mod probe;
 pub mod render;
 pub mod report;
