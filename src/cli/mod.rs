@@ -1,4 +1,6 @@
-//! The command line: parses arguments, calls the pipeline, prints. No logic of its own.
+//! The command line: [`Cli`], the dispatch of one line per subcommand (each in its own file
+//! under `commands/`), printing and the terminal's concerns. No application logic of its own:
+//! commands turn arguments into [`crate::app`] requests and print what comes back.
 
 use std::cell::OnceCell;
 use std::io::Write;
@@ -8,11 +10,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::app;
-use crate::catalog::{self, Catalogs};
+use crate::catalog::Catalogs;
 use crate::diag::{EXIT_BAD_INPUT, EXIT_OK, Error, Result, SourceFile};
 use crate::i18n::Lang;
-use crate::output::{self, Format};
-use crate::tr;
 
 mod commands;
 
@@ -37,7 +37,7 @@ pub struct Cli {
 enum Command {
     /// Inspect and check product catalogs / カタログの一覧・表示・検査
     #[command(subcommand)]
-    Catalog(CatalogCmd),
+    Catalog(commands::catalog::Args),
     /// The ports one or more products need, for the options you use / 製品に必要なポート
     Ports(commands::ports::Args),
     /// The minimal openings of a site, per enforcement point / サイトの開放計画
@@ -64,31 +64,7 @@ enum Command {
     /// A firewall request document: XLSX, Markdown, HTML, or a diagram (SVG, DOT) / 申請書・構成図の作成
     Report(commands::report::Args),
     /// Print the JSON Schema of site files / サイト定義の JSON Schema
-    SiteSchema,
-}
-
-#[derive(Debug, Subcommand)]
-enum CatalogCmd {
-    /// List the known products / 製品の一覧
-    List {
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
-    },
-    /// Show a product's options, roles and requirements / 製品のオプション・ロール・要件
-    Show {
-        /// Product id, e.g. devicelock
-        product: String,
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
-    },
-    /// Check catalog files; errors name file, line and column / カタログファイルの検査
-    Check {
-        /// Catalog YAML files
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
-    /// Print the JSON Schema of catalog files / カタログの JSON Schema
-    Schema,
+    SiteSchema(commands::site_schema::Args),
 }
 
 /// Entry point of the binary.
@@ -172,61 +148,19 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
         catalog_dir: cli.catalog_dir.clone(),
         context: OnceCell::new(),
     };
-    // Commands moved to `commands/` are dispatched here; the rest below until they move too.
-    let command = match cli.command {
-        Command::Ports(args) => return commands::ports::run(args, &g, lang),
-        Command::Plan(args) => return commands::plan::run(args, &g, lang),
-        Command::Explain(args) => return commands::explain::run(args, &g, lang),
-        Command::Diff(args) => return commands::diff::run(args, &g, lang),
-        Command::Render(args) => return commands::render::run(args, &g, lang),
-        Command::Audit(args) => return commands::audit::run(args, &g, lang),
-        Command::Listen(args) => return commands::listen::run(args, &g, lang),
-        Command::Probe(args) => return commands::probe::run(args, &g, lang),
-        Command::Report(args) => return commands::report::run(args, &g, lang),
-        other => other,
-    };
-    match &command {
-        Command::Catalog(CatalogCmd::Schema) => {
-            print(&(serde_json::to_string_pretty(&catalog::schema()).unwrap_or_default() + "\n"));
-        }
-        Command::Catalog(CatalogCmd::Check { files }) => {
-            let mut failed = 0;
-            for f in files {
-                match catalog::load_path(f) {
-                    Ok(c) => {
-                        let (path, id, n) = (f.display(), &c.id, c.requirements.len());
-                        print(&format!(
-                            "{}\n",
-                            tr!(
-                                "ok   {path} ({id}, {n} requirements)",
-                                "OK   {path} ({id}、要件 {n} 件)"
-                            )
-                            .get(lang)
-                        ));
-                    }
-                    Err(e) => {
-                        failed += 1;
-                        eprintln!("{:?}", e.to_report(lang));
-                    }
-                }
-            }
-            return Ok(if failed > 0 { EXIT_BAD_INPUT } else { EXIT_OK });
-        }
-        Command::Catalog(CatalogCmd::List { format }) => {
-            print(&output::catalog::list(&g.context()?.catalogs, *format, lang));
-        }
-        Command::Catalog(CatalogCmd::Show { product, format }) => {
-            let cats = &g.context()?.catalogs;
-            print(&output::catalog::show(cats.get(product)?, *format, lang));
-        }
-        Command::SiteSchema => {
-            print(
-                &(serde_json::to_string_pretty(&crate::site::schema()).unwrap_or_default() + "\n"),
-            );
-        }
-        _ => unreachable!("dispatched above"),
+    match cli.command {
+        Command::Catalog(args) => commands::catalog::run(args, &g, lang),
+        Command::Ports(args) => commands::ports::run(args, &g, lang),
+        Command::Plan(args) => commands::plan::run(args, &g, lang),
+        Command::Explain(args) => commands::explain::run(args, &g, lang),
+        Command::Diff(args) => commands::diff::run(args, &g, lang),
+        Command::Render(args) => commands::render::run(args, &g, lang),
+        Command::Audit(args) => commands::audit::run(args, &g, lang),
+        Command::Listen(args) => commands::listen::run(args, &g, lang),
+        Command::Probe(args) => commands::probe::run(args, &g, lang),
+        Command::Report(args) => commands::report::run(args, &g, lang),
+        Command::SiteSchema(args) => commands::site_schema::run(args, &g, lang),
     }
-    Ok(EXIT_OK)
 }
 
 /// A progress bar on stderr when it is a terminal; hidden otherwise.

@@ -2,6 +2,7 @@
 //! [`crate::app`] request, calls it and prints the result.
 
 pub mod audit;
+pub mod catalog;
 pub mod diff;
 pub mod explain;
 pub mod listen;
@@ -10,3 +11,4 @@ pub mod ports;
 pub mod probe;
 pub mod render;
 pub mod report;
+pub mod site_schema;
