@@ -28,7 +28,7 @@ use eval::{Mode, eval_hook};
 use model::{Families, Hook, Ruleset};
 
 /// Input format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// `nft -j list ruleset`.
     NftJson,

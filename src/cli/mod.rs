@@ -14,6 +14,7 @@ use crate::catalog::Catalogs;
 use crate::diag::{EXIT_BAD_INPUT, EXIT_OK, Error, Result, SourceFile};
 use crate::i18n::Lang;
 
+mod args;
 mod commands;
 
 /// Which ports must I open for this product? Vendor port requirements as data, the minimal
@@ -25,10 +26,10 @@ mod commands;
 pub struct Cli {
     /// Output language (default: from LC_ALL / LC_MESSAGES / LANG) / 出力言語
     #[arg(long, global = true, value_enum, env = "PORTPLAN_LANG")]
-    pub lang: Option<Lang>,
+    lang: Option<args::Lang>,
     /// Also load every catalog (*.yaml) in DIR; one with a built-in id replaces it / 追加のカタログ
     #[arg(long, global = true, value_name = "DIR")]
-    pub catalog_dir: Option<PathBuf>,
+    catalog_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -80,7 +81,7 @@ pub fn main() -> ExitCode {
             });
         }
     };
-    let lang = cli.lang.unwrap_or_else(Lang::from_env);
+    let lang = cli.lang.map_or_else(Lang::from_env, Lang::from);
     install_error_style();
     match run(cli, lang) {
         Ok(code) => ExitCode::from(code),

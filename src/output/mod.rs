@@ -18,7 +18,7 @@ use comfy_table::{ContentArrangement, Table, presets};
 use crate::i18n::Lang;
 
 /// Output format of data-printing commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
     /// Human-readable table.
     #[default]

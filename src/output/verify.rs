@@ -14,7 +14,7 @@ use crate::verify::probe::{Observed, Outcome, ProbeReport, ProbeResult};
 use crate::verify::{Expect, ListenKind, ListenPlan, ListenPort, ProbePlan};
 
 /// How probe results are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum VerifyFormat {
     /// Human-readable.
     #[default]

@@ -36,7 +36,7 @@ pub const WIDE_PORTS: u32 = 1000;
 const MAX_CIDRS: usize = 8;
 
 /// Output format of `portplan report`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormat {
     /// Excel workbook: a summary, the options, one sheet per enforcement point.
     Xlsx,

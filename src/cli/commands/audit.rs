@@ -7,7 +7,8 @@ use crate::app::audit::AuditRequest;
 use crate::cli::{Global, load_site, print, read_source};
 use crate::diag::{EXIT_NOT_AS_REQUIRED, EXIT_OK, Result};
 use crate::i18n::Lang;
-use crate::output::{self, Format};
+use crate::cli::args::{self, Format};
+use crate::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -18,7 +19,7 @@ pub struct Args {
     ruleset: PathBuf,
     /// Input format (default: guessed from the content)
     #[arg(long, value_enum)]
-    kind: Option<crate::audit::Kind>,
+    kind: Option<args::Kind>,
     /// Enforcement point (needed when the site has several)
     #[arg(long = "for", value_name = "POINT")]
     point: Option<String>,
@@ -35,11 +36,11 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
     let point = loaded.point(args.point.as_deref())?;
     let req = AuditRequest {
         ruleset: read_source(&args.ruleset)?,
-        kind: args.kind,
+        kind: args.kind.map(Into::into),
         allow_excess: args.allow_excess,
     };
     let audited = app::audit::audit(point, &req)?;
-    print(&output::audit::render(&audited.report, args.format, lang));
+    print(&output::audit::render(&audited.report, args.format.into(), lang));
     Ok(if audited.passed {
         EXIT_OK
     } else {

@@ -6,7 +6,8 @@ use crate::catalog;
 use crate::cli::{Global, print};
 use crate::diag::{EXIT_BAD_INPUT, EXIT_OK, Result};
 use crate::i18n::Lang;
-use crate::output::{self, Format};
+use crate::cli::args::Format;
+use crate::output;
 use crate::tr;
 
 #[derive(Debug, clap::Subcommand)]
@@ -36,11 +37,11 @@ pub enum Args {
 pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
     match args {
         Args::List { format } => {
-            print(&output::catalog::list(&g.context()?.catalogs, format, lang));
+            print(&output::catalog::list(&g.context()?.catalogs, format.into(), lang));
         }
         Args::Show { product, format } => {
             let cats = &g.context()?.catalogs;
-            print(&output::catalog::show(cats.get(&product)?, format, lang));
+            print(&output::catalog::show(cats.get(&product)?, format.into(), lang));
         }
         Args::Check { files } => {
             let mut failed = 0;

@@ -6,7 +6,8 @@ use crate::app;
 use crate::cli::{Global, load_site, print};
 use crate::diag::{EXIT_OK, Result};
 use crate::i18n::Lang;
-use crate::output::{self, Format};
+use crate::cli::args::Format;
+use crate::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -27,7 +28,7 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
         &changes,
         &new.site,
         &ctx.catalogs,
-        args.format,
+        args.format.into(),
         lang,
     ));
     Ok(EXIT_OK)

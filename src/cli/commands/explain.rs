@@ -6,7 +6,8 @@ use crate::app;
 use crate::cli::{Global, load_site, print};
 use crate::diag::{EXIT_OK, Result};
 use crate::i18n::Lang;
-use crate::output::{self, Format};
+use crate::cli::args::Format;
+use crate::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,6 +24,6 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
     let ctx = g.context()?;
     let loaded = load_site(ctx, &args.site)?;
     let ex = app::explain::explain(ctx, &loaded, &args.query.join(" "))?;
-    print(&output::explain::explanation(&ex, args.format, lang));
+    print(&output::explain::explanation(&ex, args.format.into(), lang));
     Ok(EXIT_OK)
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::app;
-use crate::cli::{Global, load_site, print};
+use crate::cli::{Global, args, load_site, print};
 use crate::diag::{EXIT_OK, Result};
 use crate::i18n::Lang;
 use crate::output;
@@ -23,13 +23,13 @@ pub struct Args {
     dry_run: bool,
     /// `json` prints one JSON object when ready and one when done
     #[arg(long, value_enum, default_value_t)]
-    format: output::verify::VerifyFormat,
+    format: args::VerifyFormat,
 }
 
 pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
     let loaded = load_site(g.context()?, &args.site)?;
     let lp = app::verify::listen_plan(&loaded, &args.host)?;
-    let (duration, format) = (args.duration, args.format);
+    let (duration, format) = (args.duration, args.format.into());
     // With nothing to accept, say so and stop rather than wait out the duration.
     if args.dry_run || lp.ports.is_empty() {
         print(&output::verify::listen_dry_run(&lp, format, lang));

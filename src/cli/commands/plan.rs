@@ -6,7 +6,8 @@ use crate::app;
 use crate::cli::{Global, load_site, print};
 use crate::diag::{EXIT_OK, Result};
 use crate::i18n::Lang;
-use crate::output::{self, Format};
+use crate::cli::args::Format;
+use crate::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -24,7 +25,7 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
     let loaded = load_site(ctx, &args.site)?;
     let point = args.point.as_deref();
     let plan = app::plan::plan(&loaded, point)?;
-    let text = output::plan::render(plan, &loaded.site, &ctx.catalogs, point, args.format, lang);
+    let text = output::plan::render(plan, &loaded.site, &ctx.catalogs, point, args.format.into(), lang);
     print(&text);
     Ok(EXIT_OK)
 }

@@ -5,7 +5,8 @@ use crate::app::ports::PortsRequest;
 use crate::cli::{Global, print};
 use crate::diag::{EXIT_OK, Result};
 use crate::i18n::Lang;
-use crate::output::{self, Format};
+use crate::cli::args::Format;
+use crate::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -30,6 +31,6 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
         roles: args.roles,
     };
     let report = app::ports::ports(ctx, &req)?;
-    print(&output::ports::render(&report, &ctx.catalogs, args.format, lang));
+    print(&output::ports::render(&report, &ctx.catalogs, args.format.into(), lang));
     Ok(EXIT_OK)
 }

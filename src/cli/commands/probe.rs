@@ -5,8 +5,7 @@ use std::path::PathBuf;
 
 use crate::app;
 use crate::app::verify::ProbeRequest;
-use crate::catalog::Protocol;
-use crate::cli::{Global, load_site, print, progress_bar};
+use crate::cli::{Global, args, load_site, print, progress_bar};
 use crate::diag::{EXIT_NOT_AS_REQUIRED, EXIT_OK, Result};
 use crate::i18n::Lang;
 use crate::output;
@@ -42,15 +41,9 @@ pub struct Args {
     required_only: bool,
     /// Only this protocol / このプロトコルのみ
     #[arg(long, value_enum)]
-    protocol: Option<ProtocolArg>,
+    protocol: Option<args::Protocol>,
     #[arg(long, value_enum, default_value_t)]
-    format: output::verify::VerifyFormat,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum ProtocolArg {
-    Tcp,
-    Udp,
+    format: args::VerifyFormat,
 }
 
 pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
@@ -59,10 +52,7 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
         from: args.host,
         to: args.to,
         required_only: args.required_only,
-        protocol: args.protocol.map(|p| match p {
-            ProtocolArg::Tcp => Protocol::Tcp,
-            ProtocolArg::Udp => Protocol::Udp,
-        }),
+        protocol: args.protocol.map(Into::into),
     };
     let pp = app::verify::probe_plan(&loaded, &req)?;
     let opts = ProbeOptions {
@@ -72,13 +62,13 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
     };
     opts.check()?;
     if args.dry_run {
-        print(&output::verify::probe_dry_run(&pp, args.format, lang));
+        print(&output::verify::probe_dry_run(&pp, args.format.into(), lang));
         return Ok(EXIT_OK);
     }
     let bar = progress_bar(pp.checks.len() as u64);
     let report = crate::verify::probe::run(pp, opts, &|_| bar.inc(1))?;
     bar.finish_and_clear();
-    let text = output::verify::probe(&report, args.format, lang);
+    let text = output::verify::probe(&report, args.format.into(), lang);
     if let Some(path) = args.output {
         crate::fsutil::write_all_atomic(&[(path, text.clone())])?;
     }

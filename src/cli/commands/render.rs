@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use crate::app;
 use crate::app::render::RenderRequest;
-use crate::cli::{Global, load_site, print};
+use crate::cli::{Global, args, load_site, print};
 use crate::diag::{EXIT_OK, Result};
 use crate::i18n::Lang;
 
@@ -14,7 +14,7 @@ pub struct Args {
     site: PathBuf,
     /// Target (default: the enforcement point's own) / 出力形式
     #[arg(long, value_enum)]
-    target: Option<crate::site::Target>,
+    target: Option<args::Target>,
     /// Enforcement point (needed when the site has several) / 適用ポイント
     #[arg(long = "for", value_name = "POINT")]
     point: Option<String>,
@@ -36,7 +36,7 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
     let loaded = load_site(g.context()?, &args.site)?;
     let point = loaded.point(args.point.as_deref())?;
     let req = RenderRequest {
-        target: args.target,
+        target: args.target.map(Into::into),
     };
     let app::render::Rendering { rules, rendered } = app::render::render(&loaded, point, &req);
     if args.format == RenderFormat::Json {

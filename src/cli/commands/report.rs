@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::app;
 use crate::app::report::ReportRequest;
-use crate::cli::{Global, load_site, print};
+use crate::cli::{Global, args, load_site, print};
 use crate::diag::{EXIT_OK, Error, Result};
 use crate::i18n::Lang;
 use crate::report::{Report, ReportFormat};
@@ -17,7 +17,7 @@ pub struct Args {
     site: PathBuf,
     /// Output format (default: from the -o extension, else md) / 出力形式
     #[arg(long, value_enum)]
-    format: Option<ReportFormat>,
+    format: Option<args::ReportFormat>,
     /// Write to FILE atomically (required for xlsx; text formats go to stdout without it) / 出力ファイル
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
@@ -39,6 +39,7 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
     let output = args.output.as_deref();
     let format = args
         .format
+        .map(ReportFormat::from)
         .or_else(|| output.and_then(ReportFormat::from_extension))
         .unwrap_or(ReportFormat::Md);
     let dest = match format {
