@@ -3,7 +3,7 @@
 //! commands turn arguments into [`crate::app`] requests and print what comes back.
 
 use std::cell::OnceCell;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -95,7 +95,6 @@ pub fn main() -> ExitCode {
 /// On a terminal, miette's default; elsewhere (logs, `2>file`, tests) no line wrapping, so a
 /// message stays on one greppable line.
 fn install_error_style() {
-    use std::io::IsTerminal;
     if !std::io::stderr().is_terminal() {
         let _ = miette::set_hook(Box::new(|_| {
             Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
@@ -114,6 +113,8 @@ fn print(text: &str) {
 struct Global {
     catalog_dir: Option<PathBuf>,
     context: OnceCell<app::Context>,
+    /// Tables fit the terminal's width: stdout is a terminal. Decided once, here.
+    wrap: bool,
 }
 
 impl Global {
@@ -148,6 +149,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
     let g = Global {
         catalog_dir: cli.catalog_dir.clone(),
         context: OnceCell::new(),
+        wrap: std::io::stdout().is_terminal(),
     };
     match cli.command {
         Command::Catalog(args) => commands::catalog::run(args, &g, lang),
@@ -166,7 +168,6 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
 
 /// A progress bar on stderr when it is a terminal; hidden otherwise.
 fn progress_bar(len: u64) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }

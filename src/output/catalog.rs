@@ -11,7 +11,7 @@ use crate::options::OptionKind;
 use crate::output::{Format, md_table, new_table, severity_text};
 
 /// `catalog list`.
-pub fn list(catalogs: &Catalogs, format: Format, lang: Lang) -> String {
+pub fn list(catalogs: &Catalogs, format: Format, wrap: bool, lang: Lang) -> String {
     let header: Vec<String> = [
         lang.pick("Product", "製品"),
         lang.pick("Name", "名称"),
@@ -44,7 +44,7 @@ pub fn list(catalogs: &Catalogs, format: Format, lang: Lang) -> String {
         Format::Md => md_table(&header, &rows),
         Format::Csv => crate::output::csv_text(&header, &rows),
         Format::Table => {
-            let mut t = new_table(header);
+            let mut t = new_table(header, wrap);
             for r in rows {
                 t.add_row(r);
             }
@@ -89,7 +89,7 @@ struct ShowRequirement<'a> {
 }
 
 /// `catalog show PRODUCT`.
-pub fn show(c: &Catalog, format: Format, lang: Lang) -> String {
+pub fn show(c: &Catalog, format: Format, wrap: bool, lang: Lang) -> String {
     if format == Format::Json {
         let options: Vec<_> = c
             .options
@@ -147,7 +147,7 @@ pub fn show(c: &Catalog, format: Format, lang: Lang) -> String {
         if md {
             out.push_str(&md_table(&header, &rows));
         } else {
-            let mut t = new_table(header);
+            let mut t = new_table(header, wrap);
             for r in rows {
                 t.add_row(r);
             }

@@ -148,6 +148,7 @@ pub fn diff(
     new_site: &Site,
     catalogs: &Catalogs,
     format: Format,
+    wrap: bool,
     lang: Lang,
 ) -> String {
     match format {
@@ -217,7 +218,7 @@ pub fn diff(
                 Format::Csv => csv_text(&header, &rows),
                 Format::Md => md_table(&header, &rows),
                 _ => {
-                    let mut t = new_table(header);
+                    let mut t = new_table(header, wrap);
                     for r in rows {
                         t.add_row(r);
                     }

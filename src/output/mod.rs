@@ -11,8 +11,6 @@ pub mod plan;
 pub mod ports;
 pub mod verify;
 
-use std::io::IsTerminal;
-
 use comfy_table::{ContentArrangement, Table, presets};
 
 use crate::i18n::Lang;
@@ -31,11 +29,12 @@ pub enum Format {
     Md,
 }
 
-/// A table with the project's style; wraps to the terminal width only on a terminal.
-pub fn new_table(header: Vec<String>) -> Table {
+/// A table with the project's style. `wrap`: fit it to the terminal's width, which the front
+/// end decides (the CLI: when stdout is a terminal); otherwise rows never wrap.
+pub fn new_table(header: Vec<String>, wrap: bool) -> Table {
     let mut t = Table::new();
     t.load_style(presets::ASCII_FULL_CONDENSED);
-    if std::io::stdout().is_terminal() {
+    if wrap {
         t.set_content_arrangement(ContentArrangement::Dynamic);
     } else {
         t.set_content_arrangement(ContentArrangement::Disabled);

@@ -153,6 +153,7 @@ pub fn render(
     catalogs: &Catalogs,
     only: Option<&str>,
     format: Format,
+    wrap: bool,
     lang: Lang,
 ) -> String {
     let points: Vec<&PointPlan> = plan
@@ -277,7 +278,7 @@ pub fn render(
                 if md {
                     out.push_str(&md_table(&header, &rows));
                 } else {
-                    let mut t = new_table(header);
+                    let mut t = new_table(header, wrap);
                     for r in rows {
                         t.add_row(r);
                     }

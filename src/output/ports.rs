@@ -69,10 +69,16 @@ fn rows(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> Vec<Row> {
 }
 
 /// Render the report.
-pub fn render(report: &PortsReport, catalogs: &Catalogs, format: Format, lang: Lang) -> String {
+pub fn render(
+    report: &PortsReport,
+    catalogs: &Catalogs,
+    format: Format,
+    wrap: bool,
+    lang: Lang,
+) -> String {
     match format {
         Format::Json => serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
-        Format::Table => table(report, catalogs, lang),
+        Format::Table => table(report, catalogs, wrap, lang),
         Format::Md => markdown(report, catalogs, lang),
         Format::Csv => csv(report, catalogs, lang),
     }
@@ -141,7 +147,7 @@ fn cells(rows: &[Row]) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn table(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> String {
+fn table(report: &PortsReport, catalogs: &Catalogs, wrap: bool, lang: Lang) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -166,7 +172,7 @@ fn table(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> String {
             )
         );
     } else {
-        let mut t = new_table(header(lang));
+        let mut t = new_table(header(lang), wrap);
         for c in cells(&rows) {
             t.add_row(c);
         }

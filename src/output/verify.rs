@@ -62,7 +62,12 @@ fn grouped<'a>(ports: impl Iterator<Item = &'a ListenPort>) -> Vec<(IpAddr, Prot
 }
 
 /// What `listen --dry-run` would open.
-pub fn listen_dry_run(plan: &ListenPlan, format: VerifyFormat, lang: Lang) -> String {
+pub fn listen_dry_run(
+    plan: &ListenPlan,
+    format: VerifyFormat,
+    wrap: bool,
+    lang: Lang,
+) -> String {
     let r = BindReport {
         plan: plan.clone(),
         status: vec![PortStatus::Bound; plan.ports.len()],
@@ -73,7 +78,7 @@ pub fn listen_dry_run(plan: &ListenPlan, format: VerifyFormat, lang: Lang) -> St
         v["event"] = "dry-run".into();
         return serde_json::to_string_pretty(&v).unwrap_or_default() + "\n";
     }
-    let mut out = listen_table(&r, lang);
+    let mut out = listen_table(&r, wrap, lang);
     if !plan.ports.is_empty() {
         let _ = writeln!(
             out,
@@ -92,6 +97,7 @@ pub fn listen_ready(
     r: &BindReport,
     duration: Duration,
     format: VerifyFormat,
+    wrap: bool,
     lang: Lang,
 ) -> String {
     if format != VerifyFormat::Table {
@@ -111,14 +117,14 @@ pub fn listen_ready(
         lang.pick("stops by itself after", "自動停止まで"),
         human_duration(duration)
     );
-    out.push_str(&listen_table(r, lang));
+    out.push_str(&listen_table(r, wrap, lang));
     if !r.plan.ports.is_empty() {
         let _ = writeln!(out, "{}", lang.pick("Ready.", "準備完了。"));
     }
     out
 }
 
-fn listen_table(r: &BindReport, lang: Lang) -> String {
+fn listen_table(r: &BindReport, wrap: bool, lang: Lang) -> String {
     let mut out = String::new();
     if r.plan.ports.is_empty() {
         let _ = writeln!(
@@ -138,7 +144,7 @@ fn listen_table(r: &BindReport, lang: Lang) -> String {
             .into(),
         lang.pick("MUST BE CLOSED (canaries)", "閉じるべき (検知用)")
             .into(),
-    ]);
+    ], wrap);
     let bound_req = grouped(
         r.with(|s| *s == PortStatus::Bound)
             .filter(|p| p.kind != ListenKind::Canary),
@@ -228,7 +234,13 @@ fn listen_table(r: &BindReport, lang: Lang) -> String {
 }
 
 /// What `listen` says when it stops.
-pub fn listen_done(stop: Stop, hits: &[Hit], format: VerifyFormat, lang: Lang) -> String {
+pub fn listen_done(
+    stop: Stop,
+    hits: &[Hit],
+    format: VerifyFormat,
+    wrap: bool,
+    lang: Lang,
+) -> String {
     if format != VerifyFormat::Table {
         let v = serde_json::json!({"event": "done", "stop": stop, "hits": hits});
         return serde_json::to_string(&v).unwrap_or_default() + "\n";
@@ -258,7 +270,7 @@ pub fn listen_done(stop: Stop, hits: &[Hit], format: VerifyFormat, lang: Lang) -
         lang.pick("TOKENS", "トークン").into(),
         lang.pick("FROM", "送信元").into(),
         lang.pick("NOTE", "備考").into(),
-    ]);
+    ], wrap);
     for h in hits {
         let from: Vec<String> = h.from.iter().map(|a| a.to_string()).collect();
         t.add_row(vec![
@@ -368,7 +380,7 @@ fn plan_notes(p: &ProbePlan, lang: Lang) -> String {
 }
 
 /// What `probe --dry-run` would send.
-pub fn probe_dry_run(p: &ProbePlan, format: VerifyFormat, lang: Lang) -> String {
+pub fn probe_dry_run(p: &ProbePlan, format: VerifyFormat, wrap: bool, lang: Lang) -> String {
     if format != VerifyFormat::Table {
         let mut v = serde_json::to_value(p).unwrap_or_default();
         v["checks"] = serde_json::to_value(&p.checks).unwrap_or_default();
@@ -380,7 +392,7 @@ pub fn probe_dry_run(p: &ProbePlan, format: VerifyFormat, lang: Lang) -> String 
         lang.pick("TO", "宛先").into(),
         lang.pick("PORTS", "ポート").into(),
         lang.pick("WHY", "根拠").into(),
-    ]);
+    ], wrap);
     // One row per (expect, src, dst, protocol, why): port lists, not one line per port.
     let mut rows: BTreeMap<(Expect, String, String, Protocol, String), Vec<u16>> = BTreeMap::new();
     for c in &p.checks {
@@ -422,7 +434,7 @@ pub fn probe_dry_run(p: &ProbePlan, format: VerifyFormat, lang: Lang) -> String 
 }
 
 /// A probe report.
-pub fn probe(r: &ProbeReport, format: VerifyFormat, lang: Lang) -> String {
+pub fn probe(r: &ProbeReport, format: VerifyFormat, wrap: bool, lang: Lang) -> String {
     match format {
         VerifyFormat::Json => {
             let mut v = serde_json::to_value(r).unwrap_or_default();
@@ -430,11 +442,11 @@ pub fn probe(r: &ProbeReport, format: VerifyFormat, lang: Lang) -> String {
             serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
         }
         VerifyFormat::Junit => junit(r, lang),
-        VerifyFormat::Table => probe_table(r, lang),
+        VerifyFormat::Table => probe_table(r, wrap, lang),
     }
 }
 
-fn probe_table(r: &ProbeReport, lang: Lang) -> String {
+fn probe_table(r: &ProbeReport, wrap: bool, lang: Lang) -> String {
     let mut out = String::new();
     let verdict = if r.ok() {
         lang.pick("OK: as planned", "OK: 計画どおり")
@@ -458,7 +470,7 @@ fn probe_table(r: &ProbeReport, lang: Lang) -> String {
         lang.pick("PORT", "ポート").into(),
         "RTT ms".into(),
         lang.pick("WHY / SEEN", "根拠 / 観測").into(),
-    ]);
+    ], wrap);
     let mut rows = 0;
     for x in &r.results {
         // Closed checks that held are counted, not listed.

@@ -37,11 +37,11 @@ pub enum Args {
 pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
     match args {
         Args::List { format } => {
-            print(&output::catalog::list(&g.context()?.catalogs, format.into(), lang));
+            print(&output::catalog::list(&g.context()?.catalogs, format.into(), g.wrap, lang));
         }
         Args::Show { product, format } => {
             let cats = &g.context()?.catalogs;
-            print(&output::catalog::show(cats.get(&product)?, format.into(), lang));
+            print(&output::catalog::show(cats.get(&product)?, format.into(), g.wrap, lang));
         }
         Args::Check { files } => {
             let mut failed = 0;

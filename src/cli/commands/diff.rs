@@ -29,6 +29,7 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
         &new.site,
         &ctx.catalogs,
         args.format.into(),
+        g.wrap,
         lang,
     ));
     Ok(EXIT_OK)

@@ -32,12 +32,12 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
     let (duration, format) = (args.duration, args.format.into());
     // With nothing to accept, say so and stop rather than wait out the duration.
     if args.dry_run || lp.ports.is_empty() {
-        print(&output::verify::listen_dry_run(&lp, format, lang));
+        print(&output::verify::listen_dry_run(&lp, format, g.wrap, lang));
         return Ok(EXIT_OK);
     }
     let (report, bound) = crate::verify::listen::bind(&lp)?;
-    print(&output::verify::listen_ready(&report, duration, format, lang));
+    print(&output::verify::listen_ready(&report, duration, format, g.wrap, lang));
     let (stop, hits) = crate::verify::listen::serve(bound, duration)?;
-    print(&output::verify::listen_done(stop, &hits, format, lang));
+    print(&output::verify::listen_done(stop, &hits, format, g.wrap, lang));
     Ok(EXIT_OK)
 }

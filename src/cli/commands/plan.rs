@@ -25,7 +25,7 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
     let loaded = load_site(ctx, &args.site)?;
     let point = args.point.as_deref();
     let plan = app::plan::plan(&loaded, point)?;
-    let text = output::plan::render(plan, &loaded.site, &ctx.catalogs, point, args.format.into(), lang);
+    let text = output::plan::render(plan, &loaded.site, &ctx.catalogs, point, args.format.into(), g.wrap, lang);
     print(&text);
     Ok(EXIT_OK)
 }

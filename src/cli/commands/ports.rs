@@ -31,6 +31,6 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
         roles: args.roles,
     };
     let report = app::ports::ports(ctx, &req)?;
-    print(&output::ports::render(&report, &ctx.catalogs, args.format.into(), lang));
+    print(&output::ports::render(&report, &ctx.catalogs, args.format.into(), g.wrap, lang));
     Ok(EXIT_OK)
 }

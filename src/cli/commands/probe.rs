@@ -62,13 +62,13 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
     };
     opts.check()?;
     if args.dry_run {
-        print(&output::verify::probe_dry_run(&pp, args.format.into(), lang));
+        print(&output::verify::probe_dry_run(&pp, args.format.into(), g.wrap, lang));
         return Ok(EXIT_OK);
     }
     let bar = progress_bar(pp.checks.len() as u64);
     let report = crate::verify::probe::run(pp, opts, &|_| bar.inc(1))?;
     bar.finish_and_clear();
-    let text = output::verify::probe(&report, args.format.into(), lang);
+    let text = output::verify::probe(&report, args.format.into(), g.wrap, lang);
     if let Some(path) = args.output {
         crate::fsutil::write_all_atomic(&[(path, text.clone())])?;
     }
