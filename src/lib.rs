@@ -28,4 +28,5 @@ pub mod render;
 pub mod report;
 pub mod site;
 pub mod suggest;
+pub mod text;
 pub mod verify;

@@ -8,7 +8,8 @@ use serde_json::json;
 use crate::catalog::{Catalog, Catalogs, PortRef, ProtocolRef};
 use crate::i18n::Lang;
 use crate::options::OptionKind;
-use crate::output::{Format, md_table, new_table, severity_text};
+use crate::output::{Format, md_table, new_table};
+use crate::text::severity_text;
 
 /// `catalog list`.
 pub fn list(catalogs: &Catalogs, format: Format, wrap: bool, lang: Lang) -> String {

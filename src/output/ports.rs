@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use crate::catalog::Catalogs;
 use crate::flows::{Flow, PortsReport};
 use crate::i18n::Lang;
-use crate::output::{Format, because_text, csv_text, md_table, new_table, severity_text};
+use crate::output::{Format, csv_text, md_table, new_table};
+use crate::text::{because_text, severity_text};
 use crate::portset::range_string;
 
 /// One line of the "why" table: a port range of one flow.
