@@ -1,9 +1,131 @@
 //! Arguments shared by several commands, and the clap mirrors of the stages' enums.
 //!
+//! Each shared argument is one struct, flattened into the commands that take it
+//! (`#[command(flatten)]`), so its name and its help (English / Japanese) are written once.
+//! What a flag means for one command in particular goes in that command's own help.
+//!
 //! The stages do not depend on clap: each enum a flag takes has a mirror here with the same
 //! variants and the same doc comments (clap shows them in `--help`), converted with `From`.
 //! The reverse `From` is there so that a variant added to a stage enum fails to compile until
 //! its mirror has it too.
+
+use std::path::{Path, PathBuf};
+
+use crate::app::{Context, Loaded};
+use crate::diag::Result;
+
+/// The site file, the first positional argument of the commands that read one.
+#[derive(Debug, clap::Args)]
+pub struct SiteArg {
+    /// Site file (YAML) / サイト定義ファイル (YAML)
+    site: PathBuf,
+}
+
+impl SiteArg {
+    /// Read, check and plan the site.
+    pub fn load(&self, ctx: &Context) -> Result<Loaded> {
+        super::load_site(ctx, &self.site)
+    }
+}
+
+/// `--for POINT`.
+#[derive(Debug, clap::Args)]
+pub struct PointArg {
+    /// Enforcement point: only this one, or the one to use when the site has several / 適用ポイント (対象の絞り込み、または複数あるときの指定)
+    #[arg(long = "for", value_name = "POINT")]
+    point: Option<String>,
+}
+
+impl PointArg {
+    /// The point's id, as given.
+    pub fn id(&self) -> Option<&str> {
+        self.point.as_deref()
+    }
+}
+
+/// `-o FILE`.
+#[derive(Debug, clap::Args)]
+pub struct OutputArg {
+    /// Write the output to FILE, atomically: all of it or, on failure, nothing / 出力ファイル (アトミックに書き込み)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+impl OutputArg {
+    /// The file, if one was given.
+    pub fn path(&self) -> Option<&Path> {
+        self.output.as_deref()
+    }
+}
+
+/// `--format` of the commands that print data: table, JSON, CSV or Markdown.
+#[derive(Debug, clap::Args)]
+pub struct FormatArg {
+    /// Output format / 出力形式
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+impl FormatArg {
+    /// The format.
+    pub fn get(&self) -> crate::output::Format {
+        self.format.into()
+    }
+}
+
+/// `--format` of `listen` and `probe`: table, JSON or JUnit.
+#[derive(Debug, clap::Args)]
+pub struct VerifyFormatArg {
+    /// Output format / 出力形式
+    #[arg(long, value_enum, default_value_t)]
+    format: VerifyFormat,
+}
+
+impl VerifyFormatArg {
+    /// The format.
+    pub fn get(&self) -> crate::output::verify::VerifyFormat {
+        self.format.into()
+    }
+}
+
+/// `--format` of `render`: the configuration or the rule IR.
+#[derive(Debug, clap::Args)]
+pub struct RenderFormatArg {
+    /// Output format / 出力形式
+    #[arg(long, value_enum, default_value_t = RenderFormat::Text)]
+    format: RenderFormat,
+}
+
+impl RenderFormatArg {
+    /// The format.
+    pub fn get(&self) -> RenderFormat {
+        self.format
+    }
+}
+
+/// What `render` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RenderFormat {
+    /// The target's configuration / FW 設定
+    Text,
+    /// The typed rule IR / 型付きのルール IR
+    Json,
+}
+
+/// `--format` of `report`.
+#[derive(Debug, clap::Args)]
+pub struct ReportFormatArg {
+    /// Output format (default: from the -o extension, else md) / 出力形式 (既定: -o の拡張子、なければ md)
+    #[arg(long, value_enum)]
+    format: Option<ReportFormat>,
+}
+
+impl ReportFormatArg {
+    /// The format, if one was given.
+    pub fn get(&self) -> Option<crate::report::ReportFormat> {
+        self.format.map(Into::into)
+    }
+}
 
 /// A clap mirror of a stage enum: the same variants in the same order, with their docs.
 macro_rules! mirror {

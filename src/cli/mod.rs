@@ -48,6 +48,10 @@ enum Command {
     /// Openings to add and remove per enforcement point between two versions of a site / 変更差分
     Diff(commands::diff::Args),
     /// Render one enforcement point's openings as firewall configuration / FW 設定の生成
+    ///
+    /// With -o, iptables' IPv6 rules go to FILE.v6.
+    ///
+    /// -o を指定すると、iptables の IPv6 ルールは FILE.v6 に書き込みます。
     Render(commands::render::Args),
     /// Audit an existing ruleset against the plan: missing, excess, shadowed / 既存ルールの監査
     Audit(commands::audit::Args),
@@ -60,9 +64,14 @@ enum Command {
     ///
     /// Sends only to addresses and names of the plan, to the plan's ports and a bounded
     /// must-be-closed sample; concurrency, rate and time are bounded. Exit 1 when a required
-    /// flow does not pass or a must-be-closed port answers.
+    /// flow does not pass or a must-be-closed port answers. With -o the report is also written
+    /// to FILE, e.g. `--format junit` for CI.
     Probe(commands::probe::Args),
     /// A firewall request document: XLSX, Markdown, HTML, or a diagram (SVG, DOT) / 申請書・構成図の作成
+    ///
+    /// Text formats go to stdout, or to FILE with -o; XLSX needs -o.
+    ///
+    /// テキスト形式は標準出力へ (-o を指定するとファイルへ)。XLSX には -o が必要です。
     Report(commands::report::Args),
     /// Print the JSON Schema of site files / サイト定義の JSON Schema
     SiteSchema(commands::site_schema::Args),

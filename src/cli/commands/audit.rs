@@ -4,43 +4,42 @@ use std::path::PathBuf;
 
 use crate::app;
 use crate::app::audit::AuditRequest;
-use crate::cli::{Global, load_site, print, read_source};
+use crate::cli::args::{FormatArg, Kind, PointArg, SiteArg};
+use crate::cli::{Global, print, read_source};
 use crate::diag::{EXIT_NOT_AS_REQUIRED, EXIT_OK, Result};
 use crate::i18n::Lang;
-use crate::cli::args::{self, Format};
 use crate::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Site file (YAML)
-    site: PathBuf,
+    #[command(flatten)]
+    site: SiteArg,
     /// The ruleset: `nft -j list ruleset` JSON or `iptables-save` text
     #[arg(long, value_name = "FILE")]
     ruleset: PathBuf,
     /// Input format (default: guessed from the content)
     #[arg(long, value_enum)]
-    kind: Option<args::Kind>,
-    /// Enforcement point (needed when the site has several)
-    #[arg(long = "for", value_name = "POINT")]
-    point: Option<String>,
+    kind: Option<Kind>,
+    #[command(flatten)]
+    point: PointArg,
     /// Only check reachability: excess does not fail the audit
     #[arg(long)]
     allow_excess: bool,
-    #[arg(long, value_enum, default_value_t)]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArg,
 }
 
 pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
-    let loaded = load_site(g.context()?, &args.site)?;
+    let loaded = args.site.load(g.context()?)?;
     // The point before the ruleset: a wrong --for is reported first.
-    let point = loaded.point(args.point.as_deref())?;
+    let point = loaded.point(args.point.id())?;
     let req = AuditRequest {
         ruleset: read_source(&args.ruleset)?,
         kind: args.kind.map(Into::into),
         allow_excess: args.allow_excess,
     };
     let audited = app::audit::audit(point, &req)?;
-    print(&output::audit::render(&audited.report, args.format.into(), lang));
+    print(&output::audit::render(&audited.report, args.format.get(), lang));
     Ok(if audited.passed {
         EXIT_OK
     } else {

@@ -6,7 +6,7 @@ use crate::catalog;
 use crate::cli::{Global, print};
 use crate::diag::{EXIT_BAD_INPUT, EXIT_OK, Result};
 use crate::i18n::Lang;
-use crate::cli::args::Format;
+use crate::cli::args::FormatArg;
 use crate::output;
 use crate::tr;
 
@@ -14,15 +14,15 @@ use crate::tr;
 pub enum Args {
     /// List the known products / 製品の一覧
     List {
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
+        #[command(flatten)]
+        format: FormatArg,
     },
     /// Show a product's options, roles and requirements / 製品のオプション・ロール・要件
     Show {
         /// Product id, e.g. devicelock
         product: String,
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
+        #[command(flatten)]
+        format: FormatArg,
     },
     /// Check catalog files; errors name file, line and column / カタログファイルの検査
     Check {
@@ -37,11 +37,11 @@ pub enum Args {
 pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
     match args {
         Args::List { format } => {
-            print(&output::catalog::list(&g.context()?.catalogs, format.into(), g.wrap, lang));
+            print(&output::catalog::list(&g.context()?.catalogs, format.get(), g.wrap, lang));
         }
         Args::Show { product, format } => {
             let cats = &g.context()?.catalogs;
-            print(&output::catalog::show(cats.get(&product)?, format.into(), g.wrap, lang));
+            print(&output::catalog::show(cats.get(&product)?, format.get(), g.wrap, lang));
         }
         Args::Check { files } => {
             let mut failed = 0;

@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 
 use crate::app;
+use crate::cli::args::FormatArg;
 use crate::cli::{Global, load_site, print};
 use crate::diag::{EXIT_OK, Result};
 use crate::i18n::Lang;
-use crate::cli::args::Format;
 use crate::output;
 
 #[derive(Debug, clap::Args)]
@@ -15,8 +15,8 @@ pub struct Args {
     old: PathBuf,
     /// The site as it will be
     new: PathBuf,
-    #[arg(long, value_enum, default_value_t)]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArg,
 }
 
 pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
@@ -28,7 +28,7 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
         &changes,
         &new.site,
         &ctx.catalogs,
-        args.format.into(),
+        args.format.get(),
         g.wrap,
         lang,
     ));

@@ -1,17 +1,16 @@
 //! `portplan listen`: responders on every port this host must accept, for a while.
 
-use std::path::PathBuf;
-
 use crate::app;
-use crate::cli::{Global, args, load_site, print};
+use crate::cli::args::{SiteArg, VerifyFormatArg};
+use crate::cli::{Global, print};
 use crate::diag::{EXIT_OK, Result};
 use crate::i18n::Lang;
 use crate::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Site file (YAML)
-    site: PathBuf,
+    #[command(flatten)]
+    site: SiteArg,
     /// This host: its address(es) in the site, comma-separated, or PRODUCT.ROLE of a one-host role / このホスト
     #[arg(long = "as", value_name = "HOST")]
     host: String,
@@ -21,15 +20,14 @@ pub struct Args {
     /// Only print what would be opened / 開くポートを表示のみ
     #[arg(long)]
     dry_run: bool,
-    /// `json` prints one JSON object when ready and one when done
-    #[arg(long, value_enum, default_value_t)]
-    format: args::VerifyFormat,
+    #[command(flatten)]
+    format: VerifyFormatArg,
 }
 
 pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
-    let loaded = load_site(g.context()?, &args.site)?;
+    let loaded = args.site.load(g.context()?)?;
     let lp = app::verify::listen_plan(&loaded, &args.host)?;
-    let (duration, format) = (args.duration, args.format.into());
+    let (duration, format) = (args.duration, args.format.get());
     // With nothing to accept, say so and stop rather than wait out the duration.
     if args.dry_run || lp.ports.is_empty() {
         print(&output::verify::listen_dry_run(&lp, format, g.wrap, lang));

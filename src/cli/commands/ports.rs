@@ -5,7 +5,7 @@ use crate::app::ports::PortsRequest;
 use crate::cli::{Global, print};
 use crate::diag::{EXIT_OK, Result};
 use crate::i18n::Lang;
-use crate::cli::args::Format;
+use crate::cli::args::FormatArg;
 use crate::output;
 
 #[derive(Debug, clap::Args)]
@@ -19,8 +19,8 @@ pub struct Args {
     /// Only these roles are deployed (comma-separated; PRODUCT.ROLE to be specific) / 配置するロール
     #[arg(long, value_delimiter = ',', value_name = "ROLE,...")]
     roles: Vec<String>,
-    #[arg(long, value_enum, default_value_t)]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArg,
 }
 
 pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
@@ -31,6 +31,6 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
         roles: args.roles,
     };
     let report = app::ports::ports(ctx, &req)?;
-    print(&output::ports::render(&report, &ctx.catalogs, args.format.into(), g.wrap, lang));
+    print(&output::ports::render(&report, &ctx.catalogs, args.format.get(), g.wrap, lang));
     Ok(EXIT_OK)
 }

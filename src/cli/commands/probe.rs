@@ -1,11 +1,10 @@
 //! `portplan probe`: test every flow of the plan that starts at this host, and that the rest
 //! is closed.
 
-use std::path::PathBuf;
-
 use crate::app;
 use crate::app::verify::ProbeRequest;
-use crate::cli::{Global, args, load_site, print, progress_bar};
+use crate::cli::args::{OutputArg, Protocol, SiteArg, VerifyFormatArg};
+use crate::cli::{Global, print, progress_bar};
 use crate::diag::{EXIT_NOT_AS_REQUIRED, EXIT_OK, Result};
 use crate::i18n::Lang;
 use crate::output;
@@ -13,8 +12,8 @@ use crate::verify::probe::ProbeOptions;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Site file (YAML)
-    site: PathBuf,
+    #[command(flatten)]
+    site: SiteArg,
     /// This host: its address(es) in the site, comma-separated, or PRODUCT.ROLE of a one-host role / このホスト
     #[arg(long = "from", value_name = "HOST")]
     host: String,
@@ -30,9 +29,8 @@ pub struct Args {
     /// New probes per second at most (1-20000) / 毎秒の最大プローブ数
     #[arg(long, default_value_t = 2000)]
     rate: u32,
-    /// Also write the report to FILE (atomically), e.g. JUnit for CI / 出力ファイル
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArg,
     /// Only print the checks; send nothing / 検査内容を表示のみ
     #[arg(long)]
     dry_run: bool,
@@ -41,13 +39,13 @@ pub struct Args {
     required_only: bool,
     /// Only this protocol / このプロトコルのみ
     #[arg(long, value_enum)]
-    protocol: Option<args::Protocol>,
-    #[arg(long, value_enum, default_value_t)]
-    format: args::VerifyFormat,
+    protocol: Option<Protocol>,
+    #[command(flatten)]
+    format: VerifyFormatArg,
 }
 
 pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
-    let loaded = load_site(g.context()?, &args.site)?;
+    let loaded = args.site.load(g.context()?)?;
     let req = ProbeRequest {
         from: args.host,
         to: args.to,
@@ -62,15 +60,15 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
     };
     opts.check()?;
     if args.dry_run {
-        print(&output::verify::probe_dry_run(&pp, args.format.into(), g.wrap, lang));
+        print(&output::verify::probe_dry_run(&pp, args.format.get(), g.wrap, lang));
         return Ok(EXIT_OK);
     }
     let bar = progress_bar(pp.checks.len() as u64);
     let report = crate::verify::probe::run(pp, opts, &|_| bar.inc(1))?;
     bar.finish_and_clear();
-    let text = output::verify::probe(&report, args.format.into(), g.wrap, lang);
-    if let Some(path) = args.output {
-        crate::fsutil::write_all_atomic(&[(path, text.clone())])?;
+    let text = output::verify::probe(&report, args.format.get(), g.wrap, lang);
+    if let Some(path) = args.output.path() {
+        crate::fsutil::write_all_atomic(&[(path.to_path_buf(), text.clone())])?;
     }
     print(&text);
     Ok(if report.ok() {

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use crate::app;
 use crate::app::report::ReportRequest;
-use crate::cli::{Global, args, load_site, print};
+use crate::cli::args::{OutputArg, PointArg, ReportFormatArg, SiteArg};
+use crate::cli::{Global, load_site, print};
 use crate::diag::{EXIT_OK, Error, Result};
 use crate::i18n::Lang;
 use crate::report::{Report, ReportFormat};
@@ -13,17 +14,14 @@ use crate::tr;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Site file (YAML)
-    site: PathBuf,
-    /// Output format (default: from the -o extension, else md) / 出力形式
-    #[arg(long, value_enum)]
-    format: Option<args::ReportFormat>,
-    /// Write to FILE atomically (required for xlsx; text formats go to stdout without it) / 出力ファイル
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Only this enforcement point / 対象の適用ポイント
-    #[arg(long = "for", value_name = "POINT")]
-    point: Option<String>,
+    #[command(flatten)]
+    site: SiteArg,
+    #[command(flatten)]
+    format: ReportFormatArg,
+    #[command(flatten)]
+    output: OutputArg,
+    #[command(flatten)]
+    point: PointArg,
     /// A change request: the openings to add and remove since the site OLD / 変更申請 (変更前のサイト)
     #[arg(long = "diff-from", value_name = "OLD")]
     diff_from: Option<PathBuf>,
@@ -36,10 +34,10 @@ enum Dest<'a> {
 }
 
 pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
-    let output = args.output.as_deref();
+    let output = args.output.path();
     let format = args
         .format
-        .map(ReportFormat::from)
+        .get()
         .or_else(|| output.and_then(ReportFormat::from_extension))
         .unwrap_or(ReportFormat::Md);
     let dest = match format {
@@ -61,9 +59,9 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
         ReportFormat::Dot => Dest::Text(crate::report::dot::render, output),
     };
     let ctx = g.context()?;
-    let loaded = load_site(ctx, &args.site)?;
+    let loaded = args.site.load(ctx)?;
     let req = ReportRequest {
-        point: args.point,
+        point: args.point.id().map(str::to_string),
         diff_from: args.diff_from.map(|old| load_site(ctx, &old)).transpose()?,
     };
     let report = app::report::report(ctx, &loaded, &req, lang)?;
