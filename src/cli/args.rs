@@ -5,9 +5,9 @@
 //! What a flag means for one command in particular goes in that command's own help.
 //!
 //! The stages do not depend on clap: each enum a flag takes has a mirror here with the same
-//! variants and the same doc comments (clap shows them in `--help`), converted with `From`.
-//! The reverse `From` is there so that a variant added to a stage enum fails to compile until
-//! its mirror has it too.
+//! variants, converted with `From`. The mirrors' doc comments are the help of the values
+//! (`--help` shows them), in both languages. The reverse `From` is there so that a variant
+//! added to a stage enum fails to compile until its mirror has it too.
 
 use std::path::{Path, PathBuf};
 
@@ -127,7 +127,7 @@ impl ReportFormatArg {
     }
 }
 
-/// A clap mirror of a stage enum: the same variants in the same order, with their docs.
+/// A clap mirror of a stage enum: the same variants in the same order.
 macro_rules! mirror {
     (
         $(#[$meta:meta])*
@@ -173,14 +173,14 @@ mirror! {
     /// Output format of data-printing commands ([`crate::output::Format`]).
     #[derive(Default)]
     enum Format => crate::output::Format {
-        /// Human-readable table.
+        /// Human-readable table / 表
         #[default]
         Table,
-        /// JSON (stable schema, see README).
+        /// JSON (stable schema, see README) / JSON (安定したスキーマ、README 参照)
         Json,
-        /// CSV, one row per port range.
+        /// CSV, one row per port range / CSV (ポート範囲ごとに 1 行)
         Csv,
-        /// Markdown, for tickets and wikis.
+        /// Markdown, for tickets and wikis / Markdown (チケット・Wiki 向け)
         Md,
     }
 }
@@ -189,12 +189,12 @@ mirror! {
     /// How listen and probe results are printed ([`crate::output::verify::VerifyFormat`]).
     #[derive(Default)]
     enum VerifyFormat => crate::output::verify::VerifyFormat {
-        /// Human-readable.
+        /// Human-readable / 表
         #[default]
         Table,
-        /// JSON (listen: one JSON object per line, `ready` then `done`).
+        /// JSON (listen: one JSON object per line, `ready` then `done`) / JSON (listen は 1 行に 1 オブジェクト、`ready` と `done`)
         Json,
-        /// JUnit XML, for CI pipelines (probe only).
+        /// JUnit XML, for CI pipelines (probe only) / JUnit XML (CI 向け、probe のみ)
         Junit,
     }
 }
@@ -202,15 +202,15 @@ mirror! {
 mirror! {
     /// Output format of `portplan report` ([`crate::report::ReportFormat`]).
     enum ReportFormat => crate::report::ReportFormat {
-        /// Excel workbook: a summary, the options, one sheet per enforcement point.
+        /// Excel workbook: a summary, the options, one sheet per enforcement point / Excel ブック (概要、オプション、適用ポイントごとのシート)
         Xlsx,
-        /// Markdown.
+        /// Markdown
         Md,
-        /// Self-contained HTML (inline CSS and SVG diagram).
+        /// Self-contained HTML (inline CSS and SVG diagram) / 単体で表示できる HTML (CSS と SVG 構成図を内蔵)
         Html,
-        /// The diagram as SVG.
+        /// The diagram as SVG / 構成図 (SVG)
         Svg,
-        /// The diagram as Graphviz DOT.
+        /// The diagram as Graphviz DOT / 構成図 (Graphviz DOT)
         Dot,
     }
 }
@@ -224,7 +224,7 @@ mirror! {
         Iptables,
         /// Windows Defender Firewall (PowerShell).
         Windows,
-        /// Cisco IOS extended ACLs.
+        /// Cisco IOS extended ACLs / Cisco IOS 拡張 ACL
         CiscoIos,
         /// firewalld.
         Firewalld,

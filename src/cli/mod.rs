@@ -59,6 +59,9 @@ enum Command {
     ///
     /// Binds only this host's addresses in the site; also opens the must-be-closed sample
     /// (canaries) so `probe` can tell a firewall letting too much in. Long ranges are sampled.
+    ///
+    /// サイト上のこのホストのアドレスだけで待ち受けます。閉じているべきポートの標本 (カナリア) も
+    /// 開くので、`probe` は許可しすぎのファイアウォールを検出できます。広い範囲は標本を使います。
     Listen(commands::listen::Args),
     /// Test every flow of the plan that starts at this host, and that the rest is closed / 疎通検査
     ///
@@ -66,6 +69,11 @@ enum Command {
     /// must-be-closed sample; concurrency, rate and time are bounded. Exit 1 when a required
     /// flow does not pass or a must-be-closed port answers. With -o the report is also written
     /// to FILE, e.g. `--format junit` for CI.
+    ///
+    /// 送信先は計画上のアドレス・名前、計画上のポートと、閉じているべきポートの限られた標本だけです。
+    /// 同時実行数・送信レート・時間には上限があります。必要な通信が通らないとき、または閉じているべき
+    /// ポートが応答したときは終了コード 1 です。-o を指定すると結果をファイルにも書き込みます
+    /// (例: CI 向けの `--format junit`)。
     Probe(commands::probe::Args),
     /// A firewall request document: XLSX, Markdown, HTML, or a diagram (SVG, DOT) / 申請書・構成図の作成
     ///

@@ -14,15 +14,15 @@ use crate::output;
 pub struct Args {
     #[command(flatten)]
     site: SiteArg,
-    /// The ruleset: `nft -j list ruleset` JSON or `iptables-save` text
+    /// The ruleset: `nft -j list ruleset` JSON or `iptables-save` text / 監査するルールセット
     #[arg(long, value_name = "FILE")]
     ruleset: PathBuf,
-    /// Input format (default: guessed from the content)
+    /// Input format (default: guessed from the content) / 入力形式 (既定: 内容から判定)
     #[arg(long, value_enum)]
     kind: Option<Kind>,
     #[command(flatten)]
     point: PointArg,
-    /// Only check reachability: excess does not fail the audit
+    /// Only check reachability: excess does not fail the audit / 到達性のみ検査 (過剰な許可では不合格にしない)
     #[arg(long)]
     allow_excess: bool,
     #[command(flatten)]

@@ -19,14 +19,14 @@ pub enum Args {
     },
     /// Show a product's options, roles and requirements / 製品のオプション・ロール・要件
     Show {
-        /// Product id, e.g. devicelock
+        /// Product id, e.g. devicelock / 製品 ID
         product: String,
         #[command(flatten)]
         format: FormatArg,
     },
     /// Check catalog files; errors name file, line and column / カタログファイルの検査
     Check {
-        /// Catalog YAML files
+        /// Catalog YAML files / カタログファイル (YAML)
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },

@@ -11,9 +11,9 @@ use crate::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The site as it is
+    /// The site as it is / 変更前のサイト
     old: PathBuf,
-    /// The site as it will be
+    /// The site as it will be / 変更後のサイト
     new: PathBuf,
     #[command(flatten)]
     format: FormatArg,

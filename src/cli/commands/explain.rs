@@ -11,7 +11,7 @@ use crate::output;
 pub struct Args {
     #[command(flatten)]
     site: SiteArg,
-    /// The query; words are joined, so `10.20.1.5 to 10.10.0.4 tcp/445` needs no quotes
+    /// The query; words are joined, so `10.20.1.5 to 10.10.0.4 tcp/445` needs no quotes / 問い合わせ (語は連結されるので引用符は不要)
     #[arg(required = true, num_args = 1..)]
     query: Vec<String>,
     #[command(flatten)]

@@ -10,7 +10,7 @@ use crate::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Product ids, e.g. devicelock tmws
+    /// Product ids, e.g. devicelock tmws / 製品 ID
     #[arg(required = true)]
     products: Vec<String>,
     /// Set an option: NAME=VALUE, or PRODUCT.NAME=VALUE when several products have NAME / オプション指定

@@ -13,7 +13,7 @@ use crate::i18n::Lang;
 pub struct Args {
     #[command(flatten)]
     site: SiteArg,
-    /// Target (default: the enforcement point's own) / 出力形式
+    /// Target (default: the enforcement point's own) / 出力先の種類 (既定: 適用ポイントの指定)
     #[arg(long, value_enum)]
     target: Option<Target>,
     #[command(flatten)]
