@@ -2,7 +2,8 @@
 //!
 //! The pipeline (see ARCHITECTURE.md): [`catalog`] (vendor facts) → [`flows`] (role-level
 //! requirements for the chosen options) → plan → render | audit | verify | report.
-//! Each stage is a module with typed input and output; [`cli`] is a thin shell.
+//! Each stage is a module with typed input and output; [`app`] holds the application rules
+//! that front ends share, and [`cli`] is a thin shell over it.
 
 #![warn(missing_docs)]
 

@@ -6,8 +6,8 @@ use crate::catalog::Catalogs;
 use crate::flows::{Flow, PortsReport};
 use crate::i18n::Lang;
 use crate::output::{Format, csv_text, md_table, new_table};
-use crate::text::{because_text, severity_text};
 use crate::portset::range_string;
+use crate::text::{because_text, severity_text};
 
 /// One line of the "why" table: a port range of one flow.
 struct Row {

@@ -62,12 +62,7 @@ fn grouped<'a>(ports: impl Iterator<Item = &'a ListenPort>) -> Vec<(IpAddr, Prot
 }
 
 /// What `listen --dry-run` would open.
-pub fn listen_dry_run(
-    plan: &ListenPlan,
-    format: VerifyFormat,
-    wrap: bool,
-    lang: Lang,
-) -> String {
+pub fn listen_dry_run(plan: &ListenPlan, format: VerifyFormat, wrap: bool, lang: Lang) -> String {
     let r = BindReport {
         plan: plan.clone(),
         status: vec![PortStatus::Bound; plan.ports.len()],
@@ -137,14 +132,17 @@ fn listen_table(r: &BindReport, wrap: bool, lang: Lang) -> String {
         );
         return out;
     }
-    let mut t = new_table(vec![
-        lang.pick("ADDRESS", "アドレス").into(),
-        lang.pick("PROTO", "プロトコル").into(),
-        lang.pick("REQUIRED (listening)", "必要 (待ち受け中)")
-            .into(),
-        lang.pick("MUST BE CLOSED (canaries)", "閉じるべき (検知用)")
-            .into(),
-    ], wrap);
+    let mut t = new_table(
+        vec![
+            lang.pick("ADDRESS", "アドレス").into(),
+            lang.pick("PROTO", "プロトコル").into(),
+            lang.pick("REQUIRED (listening)", "必要 (待ち受け中)")
+                .into(),
+            lang.pick("MUST BE CLOSED (canaries)", "閉じるべき (検知用)")
+                .into(),
+        ],
+        wrap,
+    );
     let bound_req = grouped(
         r.with(|s| *s == PortStatus::Bound)
             .filter(|p| p.kind != ListenKind::Canary),
@@ -263,14 +261,17 @@ pub fn listen_done(
     if hits.is_empty() {
         return out;
     }
-    let mut t = new_table(vec![
-        lang.pick("ADDRESS", "アドレス").into(),
-        lang.pick("PORT", "ポート").into(),
-        lang.pick("HITS", "受信").into(),
-        lang.pick("TOKENS", "トークン").into(),
-        lang.pick("FROM", "送信元").into(),
-        lang.pick("NOTE", "備考").into(),
-    ], wrap);
+    let mut t = new_table(
+        vec![
+            lang.pick("ADDRESS", "アドレス").into(),
+            lang.pick("PORT", "ポート").into(),
+            lang.pick("HITS", "受信").into(),
+            lang.pick("TOKENS", "トークン").into(),
+            lang.pick("FROM", "送信元").into(),
+            lang.pick("NOTE", "備考").into(),
+        ],
+        wrap,
+    );
     for h in hits {
         let from: Vec<String> = h.from.iter().map(|a| a.to_string()).collect();
         t.add_row(vec![
@@ -386,13 +387,16 @@ pub fn probe_dry_run(p: &ProbePlan, format: VerifyFormat, wrap: bool, lang: Lang
         v["checks"] = serde_json::to_value(&p.checks).unwrap_or_default();
         return serde_json::to_string_pretty(&v).unwrap_or_default() + "\n";
     }
-    let mut t = new_table(vec![
-        lang.pick("EXPECT", "期待").into(),
-        lang.pick("FROM", "送信元").into(),
-        lang.pick("TO", "宛先").into(),
-        lang.pick("PORTS", "ポート").into(),
-        lang.pick("WHY", "根拠").into(),
-    ], wrap);
+    let mut t = new_table(
+        vec![
+            lang.pick("EXPECT", "期待").into(),
+            lang.pick("FROM", "送信元").into(),
+            lang.pick("TO", "宛先").into(),
+            lang.pick("PORTS", "ポート").into(),
+            lang.pick("WHY", "根拠").into(),
+        ],
+        wrap,
+    );
     // One row per (expect, src, dst, protocol, why): port lists, not one line per port.
     let mut rows: BTreeMap<(Expect, String, String, Protocol, String), Vec<u16>> = BTreeMap::new();
     for c in &p.checks {
@@ -462,15 +466,18 @@ fn probe_table(r: &ProbeReport, wrap: bool, lang: Lang) -> String {
         lang.pick("checks in", "件を"),
         r.elapsed_ms / 1000.0
     );
-    let mut t = new_table(vec![
-        lang.pick("RESULT", "結果").into(),
-        lang.pick("EXPECT", "期待").into(),
-        lang.pick("FROM", "送信元").into(),
-        lang.pick("TO", "宛先").into(),
-        lang.pick("PORT", "ポート").into(),
-        "RTT ms".into(),
-        lang.pick("WHY / SEEN", "根拠 / 観測").into(),
-    ], wrap);
+    let mut t = new_table(
+        vec![
+            lang.pick("RESULT", "結果").into(),
+            lang.pick("EXPECT", "期待").into(),
+            lang.pick("FROM", "送信元").into(),
+            lang.pick("TO", "宛先").into(),
+            lang.pick("PORT", "ポート").into(),
+            "RTT ms".into(),
+            lang.pick("WHY / SEEN", "根拠 / 観測").into(),
+        ],
+        wrap,
+    );
     let mut rows = 0;
     for x in &r.results {
         // Closed checks that held are counted, not listed.

@@ -39,7 +39,11 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
         allow_excess: args.allow_excess,
     };
     let audited = app::audit::audit(point, &req)?;
-    print(&output::audit::render(&audited.report, args.format.get(), lang));
+    print(&output::audit::render(
+        &audited.report,
+        args.format.get(),
+        lang,
+    ));
     Ok(if audited.passed {
         EXIT_OK
     } else {

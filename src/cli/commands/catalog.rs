@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 
 use crate::catalog;
+use crate::cli::args::FormatArg;
 use crate::cli::{Global, print};
 use crate::diag::{EXIT_BAD_INPUT, EXIT_OK, Result};
 use crate::i18n::Lang;
-use crate::cli::args::FormatArg;
 use crate::output;
 use crate::tr;
 
@@ -37,11 +37,21 @@ pub enum Args {
 pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
     match args {
         Args::List { format } => {
-            print(&output::catalog::list(&g.context()?.catalogs, format.get(), g.wrap, lang));
+            print(&output::catalog::list(
+                &g.context()?.catalogs,
+                format.get(),
+                g.wrap,
+                lang,
+            ));
         }
         Args::Show { product, format } => {
             let cats = &g.context()?.catalogs;
-            print(&output::catalog::show(cats.get(&product)?, format.get(), g.wrap, lang));
+            print(&output::catalog::show(
+                cats.get(&product)?,
+                format.get(),
+                g.wrap,
+                lang,
+            ));
         }
         Args::Check { files } => {
             let mut failed = 0;

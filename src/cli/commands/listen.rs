@@ -34,8 +34,12 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
         return Ok(EXIT_OK);
     }
     let (report, bound) = crate::verify::listen::bind(&lp)?;
-    print(&output::verify::listen_ready(&report, duration, format, g.wrap, lang));
+    print(&output::verify::listen_ready(
+        &report, duration, format, g.wrap, lang,
+    ));
     let (stop, hits) = crate::verify::listen::serve(bound, duration)?;
-    print(&output::verify::listen_done(stop, &hits, format, g.wrap, lang));
+    print(&output::verify::listen_done(
+        stop, &hits, format, g.wrap, lang,
+    ));
     Ok(EXIT_OK)
 }

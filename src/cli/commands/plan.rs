@@ -23,7 +23,15 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
     let point = args.point.id();
     let plan = app::plan::plan(&loaded, point)?;
     let format = args.format.get();
-    let text = output::plan::render(plan, &loaded.site, &ctx.catalogs, point, format, g.wrap, lang);
+    let text = output::plan::render(
+        plan,
+        &loaded.site,
+        &ctx.catalogs,
+        point,
+        format,
+        g.wrap,
+        lang,
+    );
     print(&text);
     Ok(EXIT_OK)
 }

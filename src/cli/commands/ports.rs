@@ -2,10 +2,10 @@
 
 use crate::app;
 use crate::app::ports::PortsRequest;
+use crate::cli::args::FormatArg;
 use crate::cli::{Global, print};
 use crate::diag::{EXIT_OK, Result};
 use crate::i18n::Lang;
-use crate::cli::args::FormatArg;
 use crate::output;
 
 #[derive(Debug, clap::Args)]
@@ -31,6 +31,12 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
         roles: args.roles,
     };
     let report = app::ports::ports(ctx, &req)?;
-    print(&output::ports::render(&report, &ctx.catalogs, args.format.get(), g.wrap, lang));
+    print(&output::ports::render(
+        &report,
+        &ctx.catalogs,
+        args.format.get(),
+        g.wrap,
+        lang,
+    ));
     Ok(EXIT_OK)
 }

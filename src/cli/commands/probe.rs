@@ -60,7 +60,12 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
     };
     opts.check()?;
     if args.dry_run {
-        print(&output::verify::probe_dry_run(&pp, args.format.get(), g.wrap, lang));
+        print(&output::verify::probe_dry_run(
+            &pp,
+            args.format.get(),
+            g.wrap,
+            lang,
+        ));
         return Ok(EXIT_OK);
     }
     let bar = progress_bar(pp.checks.len() as u64);
