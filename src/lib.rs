@@ -2,11 +2,13 @@
 //!
 //! The pipeline (see ARCHITECTURE.md): [`catalog`] (vendor facts) → [`flows`] (role-level
 //! requirements for the chosen options) → plan → render | audit | verify | report.
-//! Each stage is a module with typed input and output; [`cli`] is a thin shell.
+//! Each stage is a module with typed input and output; [`app`] holds the application rules
+//! that front ends share, and [`cli`] is a thin shell over it.
 
 #![warn(missing_docs)]
 
 pub mod addr;
+pub mod app;
 pub mod audit;
 pub mod catalog;
 pub mod cli;
@@ -27,4 +29,5 @@ pub mod render;
 pub mod report;
 pub mod site;
 pub mod suggest;
+pub mod text;
 pub mod verify;

@@ -8,10 +8,11 @@ use serde_json::json;
 use crate::catalog::{Catalog, Catalogs, PortRef, ProtocolRef};
 use crate::i18n::Lang;
 use crate::options::OptionKind;
-use crate::output::{Format, md_table, new_table, severity_text};
+use crate::output::{Format, md_table, new_table};
+use crate::text::severity_text;
 
 /// `catalog list`.
-pub fn list(catalogs: &Catalogs, format: Format, lang: Lang) -> String {
+pub fn list(catalogs: &Catalogs, format: Format, wrap: bool, lang: Lang) -> String {
     let header: Vec<String> = [
         lang.pick("Product", "製品"),
         lang.pick("Name", "名称"),
@@ -44,7 +45,7 @@ pub fn list(catalogs: &Catalogs, format: Format, lang: Lang) -> String {
         Format::Md => md_table(&header, &rows),
         Format::Csv => crate::output::csv_text(&header, &rows),
         Format::Table => {
-            let mut t = new_table(header);
+            let mut t = new_table(header, wrap);
             for r in rows {
                 t.add_row(r);
             }
@@ -89,7 +90,7 @@ struct ShowRequirement<'a> {
 }
 
 /// `catalog show PRODUCT`.
-pub fn show(c: &Catalog, format: Format, lang: Lang) -> String {
+pub fn show(c: &Catalog, format: Format, wrap: bool, lang: Lang) -> String {
     if format == Format::Json {
         let options: Vec<_> = c
             .options
@@ -147,7 +148,7 @@ pub fn show(c: &Catalog, format: Format, lang: Lang) -> String {
         if md {
             out.push_str(&md_table(&header, &rows));
         } else {
-            let mut t = new_table(header);
+            let mut t = new_table(header, wrap);
             for r in rows {
                 t.add_row(r);
             }

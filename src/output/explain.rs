@@ -8,10 +8,11 @@ use crate::catalog::Catalogs;
 use crate::diff::PointChanges;
 use crate::explain::{Explanation, Query, reason_text};
 use crate::i18n::Lang;
-use crate::output::plan::{OpeningView, opening_view, side_text};
+use crate::output::plan::{OpeningView, opening_view};
 use crate::output::{Format, csv_text, md_table, new_table};
 use crate::plan::Direction;
 use crate::site::Site;
+use crate::text::side_text;
 
 fn query_text(q: &Query) -> String {
     match q {
@@ -104,7 +105,7 @@ pub fn explanation(ex: &Explanation, format: Format, lang: Lang) -> String {
             o.ports.join(",")
         );
         for p in &o.provenance {
-            let because = crate::output::because_text(&p.because, lang);
+            let because = crate::text::because_text(&p.because, lang);
             let _ = writeln!(
                 out,
                 "{li}    {} — {} {because} — {} {}",
@@ -148,6 +149,7 @@ pub fn diff(
     new_site: &Site,
     catalogs: &Catalogs,
     format: Format,
+    wrap: bool,
     lang: Lang,
 ) -> String {
     match format {
@@ -217,7 +219,7 @@ pub fn diff(
                 Format::Csv => csv_text(&header, &rows),
                 Format::Md => md_table(&header, &rows),
                 _ => {
-                    let mut t = new_table(header);
+                    let mut t = new_table(header, wrap);
                     for r in rows {
                         t.add_row(r);
                     }

@@ -1,8 +1,9 @@
 //! Presentation: turning typed results into tables, Markdown, CSV and JSON.
 //!
 //! Nothing here computes an answer; every function takes a finished result (for example a
-//! [`crate::flows::PortsReport`]) and a [`Lang`]. Tables use ASCII borders on purpose: box-drawing
-//! characters are "ambiguous width" in East Asian fonts and misalign in Japanese terminals.
+//! [`crate::flows::PortsReport`]) and a [`Lang`](crate::i18n::Lang). Tables use ASCII borders on
+//! purpose: box-drawing characters are "ambiguous width" in East Asian fonts and misalign in
+//! Japanese terminals. Wording shared with the report model is in [`crate::text`].
 
 pub mod audit;
 pub mod catalog;
@@ -11,14 +12,10 @@ pub mod plan;
 pub mod ports;
 pub mod verify;
 
-use std::io::IsTerminal;
-
 use comfy_table::{ContentArrangement, Table, presets};
 
-use crate::i18n::Lang;
-
 /// Output format of data-printing commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
     /// Human-readable table.
     #[default]
@@ -31,11 +28,12 @@ pub enum Format {
     Md,
 }
 
-/// A table with the project's style; wraps to the terminal width only on a terminal.
-pub fn new_table(header: Vec<String>) -> Table {
+/// A table with the project's style. `wrap`: fit it to the terminal's width, which the front
+/// end decides (the CLI: when stdout is a terminal); otherwise rows never wrap.
+pub fn new_table(header: Vec<String>, wrap: bool) -> Table {
     let mut t = Table::new();
     t.load_style(presets::ASCII_FULL_CONDENSED);
-    if std::io::stdout().is_terminal() {
+    if wrap {
         t.set_content_arrangement(ContentArrangement::Dynamic);
     } else {
         t.set_content_arrangement(ContentArrangement::Disabled);
@@ -79,23 +77,4 @@ pub fn csv_text(header: &[String], rows: &[Vec<String>]) -> String {
         let _ = w.write_record(r);
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
-}
-
-/// `Always`/`常に` for the trivial condition, else the conditions joined with `and`.
-pub fn because_text(because: &[String], lang: Lang) -> String {
-    if because.len() == 1 && because[0] == "always" {
-        lang.pick("always", "常に").to_string()
-    } else {
-        because.join(" and ")
-    }
-}
-
-/// Severity label.
-pub fn severity_text(s: crate::catalog::Severity, lang: Lang) -> &'static str {
-    use crate::catalog::Severity::*;
-    match s {
-        Info => lang.pick("info", "情報"),
-        Warning => lang.pick("WARNING", "警告"),
-        Critical => lang.pick("CRITICAL", "重大"),
-    }
 }

@@ -8,9 +8,10 @@ use crate::addr::AddrSet;
 use crate::catalog::Catalogs;
 use crate::flows::{ActiveFinding, ProductOptions};
 use crate::i18n::{Lang, Text};
-use crate::output::{Format, csv_text, md_table, new_table, severity_text};
+use crate::output::{Format, csv_text, md_table, new_table};
 use crate::plan::{Direction, Opening, Plan, PointPlan, Provenance};
 use crate::site::Site;
+use crate::text::{severity_text, side_text};
 
 /// JSON view of an opening (the plan IR plus zones and a flat requirement list).
 #[derive(Serialize)]
@@ -72,64 +73,6 @@ fn point_view<'a>(site: &Site, p: &'a PointPlan) -> PointView<'a> {
     }
 }
 
-/// Human label of a side: role names, then up to `max` CIDRs; the internet zone's addresses
-/// (the complement of the site's zones, dozens of prefixes) are shown as one word.
-pub fn side_text(
-    site: &Site,
-    catalogs: &Catalogs,
-    roles: &std::collections::BTreeSet<String>,
-    set: &AddrSet,
-    lang: Lang,
-    max: usize,
-) -> String {
-    let names: Vec<String> = roles
-        .iter()
-        .map(|r| match r.split_once('.') {
-            Some((p, role)) => catalogs
-                .get(p)
-                .map_or(r.clone(), |c| c.role_name(role).get(lang).to_string()),
-            None => r.clone(),
-        })
-        .collect();
-    let mut names_dedup: Vec<String> = Vec::new();
-    for n in names {
-        if !names_dedup.contains(&n) {
-            names_dedup.push(n);
-        }
-    }
-    let mut cidrs = Vec::new();
-    let mut rest = set.clone();
-    if let Some(inet) = site.zone(crate::site::INTERNET) {
-        for part in [inet.set.only_v4(), inet.set.only_v6()] {
-            if part.has_addresses() && set.is_superset(&part) {
-                let fam = if part.v4.is_empty() { "IPv6" } else { "IPv4" };
-                cidrs.push(
-                    lang.pick(
-                        &format!("internet ({fam}, outside all zones)"),
-                        &format!("インターネット ({fam}、全ゾーン外)"),
-                    )
-                    .to_string(),
-                );
-                rest = rest.difference(&part);
-            }
-        }
-    }
-    cidrs.extend(rest.cidrs());
-    let shown: Vec<&str> = cidrs.iter().take(max).map(String::as_str).collect();
-    let more = cidrs.len().saturating_sub(max);
-    let mut s = names_dedup.join(lang.pick(", ", "、"));
-    s.push('\n');
-    s.push_str(&shown.join("\n"));
-    if more > 0 {
-        let _ = write!(
-            s,
-            "\n{}",
-            lang.pick(&format!("… and {more} more"), &format!("… ほか {more} 件"))
-        );
-    }
-    s
-}
-
 fn direction_text(d: Direction, lang: Lang) -> &'static str {
     match d {
         Direction::Forward => lang.pick("forward", "転送"),
@@ -153,6 +96,7 @@ pub fn render(
     catalogs: &Catalogs,
     only: Option<&str>,
     format: Format,
+    wrap: bool,
     lang: Lang,
 ) -> String {
     let points: Vec<&PointPlan> = plan
@@ -277,7 +221,7 @@ pub fn render(
                 if md {
                     out.push_str(&md_table(&header, &rows));
                 } else {
-                    let mut t = new_table(header);
+                    let mut t = new_table(header, wrap);
                     for r in rows {
                         t.add_row(r);
                     }

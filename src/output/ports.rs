@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 use crate::catalog::Catalogs;
 use crate::flows::{Flow, PortsReport};
 use crate::i18n::Lang;
-use crate::output::{Format, because_text, csv_text, md_table, new_table, severity_text};
+use crate::output::{Format, csv_text, md_table, new_table};
 use crate::portset::range_string;
+use crate::text::{because_text, severity_text};
 
 /// One line of the "why" table: a port range of one flow.
 struct Row {
@@ -69,10 +70,16 @@ fn rows(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> Vec<Row> {
 }
 
 /// Render the report.
-pub fn render(report: &PortsReport, catalogs: &Catalogs, format: Format, lang: Lang) -> String {
+pub fn render(
+    report: &PortsReport,
+    catalogs: &Catalogs,
+    format: Format,
+    wrap: bool,
+    lang: Lang,
+) -> String {
     match format {
         Format::Json => serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
-        Format::Table => table(report, catalogs, lang),
+        Format::Table => table(report, catalogs, wrap, lang),
         Format::Md => markdown(report, catalogs, lang),
         Format::Csv => csv(report, catalogs, lang),
     }
@@ -141,7 +148,7 @@ fn cells(rows: &[Row]) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn table(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> String {
+fn table(report: &PortsReport, catalogs: &Catalogs, wrap: bool, lang: Lang) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -166,7 +173,7 @@ fn table(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> String {
             )
         );
     } else {
-        let mut t = new_table(header(lang));
+        let mut t = new_table(header(lang), wrap);
         for c in cells(&rows) {
             t.add_row(c);
         }

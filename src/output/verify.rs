@@ -14,7 +14,7 @@ use crate::verify::probe::{Observed, Outcome, ProbeReport, ProbeResult};
 use crate::verify::{Expect, ListenKind, ListenPlan, ListenPort, ProbePlan};
 
 /// How probe results are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum VerifyFormat {
     /// Human-readable.
     #[default]
@@ -62,7 +62,7 @@ fn grouped<'a>(ports: impl Iterator<Item = &'a ListenPort>) -> Vec<(IpAddr, Prot
 }
 
 /// What `listen --dry-run` would open.
-pub fn listen_dry_run(plan: &ListenPlan, format: VerifyFormat, lang: Lang) -> String {
+pub fn listen_dry_run(plan: &ListenPlan, format: VerifyFormat, wrap: bool, lang: Lang) -> String {
     let r = BindReport {
         plan: plan.clone(),
         status: vec![PortStatus::Bound; plan.ports.len()],
@@ -73,7 +73,7 @@ pub fn listen_dry_run(plan: &ListenPlan, format: VerifyFormat, lang: Lang) -> St
         v["event"] = "dry-run".into();
         return serde_json::to_string_pretty(&v).unwrap_or_default() + "\n";
     }
-    let mut out = listen_table(&r, lang);
+    let mut out = listen_table(&r, wrap, lang);
     if !plan.ports.is_empty() {
         let _ = writeln!(
             out,
@@ -92,6 +92,7 @@ pub fn listen_ready(
     r: &BindReport,
     duration: Duration,
     format: VerifyFormat,
+    wrap: bool,
     lang: Lang,
 ) -> String {
     if format != VerifyFormat::Table {
@@ -111,14 +112,14 @@ pub fn listen_ready(
         lang.pick("stops by itself after", "自動停止まで"),
         human_duration(duration)
     );
-    out.push_str(&listen_table(r, lang));
+    out.push_str(&listen_table(r, wrap, lang));
     if !r.plan.ports.is_empty() {
         let _ = writeln!(out, "{}", lang.pick("Ready.", "準備完了。"));
     }
     out
 }
 
-fn listen_table(r: &BindReport, lang: Lang) -> String {
+fn listen_table(r: &BindReport, wrap: bool, lang: Lang) -> String {
     let mut out = String::new();
     if r.plan.ports.is_empty() {
         let _ = writeln!(
@@ -131,14 +132,17 @@ fn listen_table(r: &BindReport, lang: Lang) -> String {
         );
         return out;
     }
-    let mut t = new_table(vec![
-        lang.pick("ADDRESS", "アドレス").into(),
-        lang.pick("PROTO", "プロトコル").into(),
-        lang.pick("REQUIRED (listening)", "必要 (待ち受け中)")
-            .into(),
-        lang.pick("MUST BE CLOSED (canaries)", "閉じるべき (検知用)")
-            .into(),
-    ]);
+    let mut t = new_table(
+        vec![
+            lang.pick("ADDRESS", "アドレス").into(),
+            lang.pick("PROTO", "プロトコル").into(),
+            lang.pick("REQUIRED (listening)", "必要 (待ち受け中)")
+                .into(),
+            lang.pick("MUST BE CLOSED (canaries)", "閉じるべき (検知用)")
+                .into(),
+        ],
+        wrap,
+    );
     let bound_req = grouped(
         r.with(|s| *s == PortStatus::Bound)
             .filter(|p| p.kind != ListenKind::Canary),
@@ -228,7 +232,13 @@ fn listen_table(r: &BindReport, lang: Lang) -> String {
 }
 
 /// What `listen` says when it stops.
-pub fn listen_done(stop: Stop, hits: &[Hit], format: VerifyFormat, lang: Lang) -> String {
+pub fn listen_done(
+    stop: Stop,
+    hits: &[Hit],
+    format: VerifyFormat,
+    wrap: bool,
+    lang: Lang,
+) -> String {
     if format != VerifyFormat::Table {
         let v = serde_json::json!({"event": "done", "stop": stop, "hits": hits});
         return serde_json::to_string(&v).unwrap_or_default() + "\n";
@@ -251,14 +261,17 @@ pub fn listen_done(stop: Stop, hits: &[Hit], format: VerifyFormat, lang: Lang) -
     if hits.is_empty() {
         return out;
     }
-    let mut t = new_table(vec![
-        lang.pick("ADDRESS", "アドレス").into(),
-        lang.pick("PORT", "ポート").into(),
-        lang.pick("HITS", "受信").into(),
-        lang.pick("TOKENS", "トークン").into(),
-        lang.pick("FROM", "送信元").into(),
-        lang.pick("NOTE", "備考").into(),
-    ]);
+    let mut t = new_table(
+        vec![
+            lang.pick("ADDRESS", "アドレス").into(),
+            lang.pick("PORT", "ポート").into(),
+            lang.pick("HITS", "受信").into(),
+            lang.pick("TOKENS", "トークン").into(),
+            lang.pick("FROM", "送信元").into(),
+            lang.pick("NOTE", "備考").into(),
+        ],
+        wrap,
+    );
     for h in hits {
         let from: Vec<String> = h.from.iter().map(|a| a.to_string()).collect();
         t.add_row(vec![
@@ -368,19 +381,22 @@ fn plan_notes(p: &ProbePlan, lang: Lang) -> String {
 }
 
 /// What `probe --dry-run` would send.
-pub fn probe_dry_run(p: &ProbePlan, format: VerifyFormat, lang: Lang) -> String {
+pub fn probe_dry_run(p: &ProbePlan, format: VerifyFormat, wrap: bool, lang: Lang) -> String {
     if format != VerifyFormat::Table {
         let mut v = serde_json::to_value(p).unwrap_or_default();
         v["checks"] = serde_json::to_value(&p.checks).unwrap_or_default();
         return serde_json::to_string_pretty(&v).unwrap_or_default() + "\n";
     }
-    let mut t = new_table(vec![
-        lang.pick("EXPECT", "期待").into(),
-        lang.pick("FROM", "送信元").into(),
-        lang.pick("TO", "宛先").into(),
-        lang.pick("PORTS", "ポート").into(),
-        lang.pick("WHY", "根拠").into(),
-    ]);
+    let mut t = new_table(
+        vec![
+            lang.pick("EXPECT", "期待").into(),
+            lang.pick("FROM", "送信元").into(),
+            lang.pick("TO", "宛先").into(),
+            lang.pick("PORTS", "ポート").into(),
+            lang.pick("WHY", "根拠").into(),
+        ],
+        wrap,
+    );
     // One row per (expect, src, dst, protocol, why): port lists, not one line per port.
     let mut rows: BTreeMap<(Expect, String, String, Protocol, String), Vec<u16>> = BTreeMap::new();
     for c in &p.checks {
@@ -422,7 +438,7 @@ pub fn probe_dry_run(p: &ProbePlan, format: VerifyFormat, lang: Lang) -> String 
 }
 
 /// A probe report.
-pub fn probe(r: &ProbeReport, format: VerifyFormat, lang: Lang) -> String {
+pub fn probe(r: &ProbeReport, format: VerifyFormat, wrap: bool, lang: Lang) -> String {
     match format {
         VerifyFormat::Json => {
             let mut v = serde_json::to_value(r).unwrap_or_default();
@@ -430,11 +446,11 @@ pub fn probe(r: &ProbeReport, format: VerifyFormat, lang: Lang) -> String {
             serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
         }
         VerifyFormat::Junit => junit(r, lang),
-        VerifyFormat::Table => probe_table(r, lang),
+        VerifyFormat::Table => probe_table(r, wrap, lang),
     }
 }
 
-fn probe_table(r: &ProbeReport, lang: Lang) -> String {
+fn probe_table(r: &ProbeReport, wrap: bool, lang: Lang) -> String {
     let mut out = String::new();
     let verdict = if r.ok() {
         lang.pick("OK: as planned", "OK: 計画どおり")
@@ -450,15 +466,18 @@ fn probe_table(r: &ProbeReport, lang: Lang) -> String {
         lang.pick("checks in", "件を"),
         r.elapsed_ms / 1000.0
     );
-    let mut t = new_table(vec![
-        lang.pick("RESULT", "結果").into(),
-        lang.pick("EXPECT", "期待").into(),
-        lang.pick("FROM", "送信元").into(),
-        lang.pick("TO", "宛先").into(),
-        lang.pick("PORT", "ポート").into(),
-        "RTT ms".into(),
-        lang.pick("WHY / SEEN", "根拠 / 観測").into(),
-    ]);
+    let mut t = new_table(
+        vec![
+            lang.pick("RESULT", "結果").into(),
+            lang.pick("EXPECT", "期待").into(),
+            lang.pick("FROM", "送信元").into(),
+            lang.pick("TO", "宛先").into(),
+            lang.pick("PORT", "ポート").into(),
+            "RTT ms".into(),
+            lang.pick("WHY / SEEN", "根拠 / 観測").into(),
+        ],
+        wrap,
+    );
     let mut rows = 0;
     for x in &r.results {
         // Closed checks that held are counted, not listed.

@@ -24,10 +24,9 @@ use crate::addr::AddrSet;
 use crate::catalog::{Catalogs, Protocol, Severity};
 use crate::diff::PointChanges;
 use crate::i18n::Lang;
-use crate::output::plan::side_text;
-use crate::output::{because_text, severity_text};
 use crate::plan::{Direction, Opening, Plan};
 use crate::site::{INTERNET, Site};
+use crate::text::{because_text, severity_text, side_text};
 
 /// More ports than this in one opening is a "wide range" finding (orange in the diagram).
 pub const WIDE_PORTS: u32 = 1000;
@@ -36,7 +35,7 @@ pub const WIDE_PORTS: u32 = 1000;
 const MAX_CIDRS: usize = 8;
 
 /// Output format of `portplan report`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormat {
     /// Excel workbook: a summary, the options, one sheet per enforcement point.
     Xlsx,

@@ -83,7 +83,6 @@ pub struct RawProduct {
     Deserialize,
     JsonSchema,
     serde::Serialize,
-    clap::ValueEnum,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Target {

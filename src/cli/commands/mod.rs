@@ -1,0 +1,14 @@
+//! One file per subcommand: its clap arguments (`Args`) and `run`, which turns them into an
+//! [`crate::app`] request, calls it and prints the result.
+
+pub mod audit;
+pub mod catalog;
+pub mod diff;
+pub mod explain;
+pub mod listen;
+pub mod plan;
+pub mod ports;
+pub mod probe;
+pub mod render;
+pub mod report;
+pub mod site_schema;
