@@ -952,17 +952,23 @@ fn eq_one(sel: &Sel, mask: u32, v: &Value, ctx: &RuleCtx<'_>) -> Option<Match> {
                 ),
                 None => (t, t),
             };
-            Match::prim(Prim::Icmp {
-                v6: *v6,
-                ranges: vec![(lo << 8, hi << 8 | 0xff)],
-            })
+            Match::all(vec![
+                Match::prim(Prim::Family { v6: *v6 }),
+                Match::prim(Prim::Icmp {
+                    v6: *v6,
+                    ranges: vec![(lo << 8, hi << 8 | 0xff)],
+                }),
+            ])
         }
         Sel::IcmpCode { v6 } => {
             let c = u16::from(icmp_code_of(v, *v6)?);
-            Match::prim(Prim::Icmp {
-                v6: *v6,
-                ranges: (0..=255u16).map(|t| (t << 8 | c, t << 8 | c)).collect(),
-            })
+            Match::all(vec![
+                Match::prim(Prim::Family { v6: *v6 }),
+                Match::prim(Prim::Icmp {
+                    v6: *v6,
+                    ranges: (0..=255u16).map(|t| (t << 8 | c, t << 8 | c)).collect(),
+                }),
+            ])
         }
         Sel::TcpFlags => {
             let value = flag_bits(v)?;
@@ -1084,9 +1090,13 @@ fn dependency(sel: &Sel, ctx: &RuleCtx<'_>) -> Option<Match> {
                 .map(|p| (*p, *p))
                 .collect(),
         })),
-        Sel::IcmpType { v6 } | Sel::IcmpCode { v6 } => Some(Match::prim(Prim::Proto {
-            ranges: vec![if *v6 { (58, 58) } else { (1, 1) }],
-        })),
+        // `icmp` / `icmpv6` imply their family in an inet table (the kernel checks nfproto).
+        Sel::IcmpType { v6 } | Sel::IcmpCode { v6 } => Some(Match::all(vec![
+            Match::prim(Prim::Family { v6: *v6 }),
+            Match::prim(Prim::Proto {
+                ranges: vec![if *v6 { (58, 58) } else { (1, 1) }],
+            }),
+        ])),
         Sel::TcpFlags => Some(Match::prim(Prim::Proto {
             ranges: vec![(6, 6)],
         })),

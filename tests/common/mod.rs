@@ -1,6 +1,7 @@
 //! Shared test support: running the binary, requiring root or a system tool, the netns lab.
 #![allow(dead_code)]
 
+pub mod differential;
 pub mod netns;
 pub mod oracle;
 

@@ -337,6 +337,11 @@ pub fn routable(path: Path, p: &Probe) -> Result<(), String> {
             if path == Path::Forward && (d.is_multicast() || d.is_broadcast()) {
                 return Err(format!("{d} is not forwarded (no multicast routing)"));
             }
+            if path == Path::Output && (d.is_multicast() || d.is_broadcast()) {
+                return Err(format!(
+                    "output to {d}: the multicast route, not the probe's oif, picks the interface"
+                ));
+            }
         }
         (IpAddr::V6(s), IpAddr::V6(d)) => {
             let ll = |a: Ipv6Addr| a.segments()[0] & 0xffc0 == 0xfe80;
@@ -355,6 +360,11 @@ pub fn routable(path: Path, p: &Probe) -> Result<(), String> {
             }
             if path != Path::Forward && d.is_unspecified() {
                 return Err("destination :: is dropped".into());
+            }
+            if path == Path::Output && (d.is_multicast() || ll(d)) {
+                return Err(format!(
+                    "output to {d}: a multicast or link-local destination is not routed by the probe's oif"
+                ));
             }
             if path == Path::Forward && (s.is_unspecified() || ll(s) || ll(d) || d.is_multicast()) {
                 return Err(format!(
@@ -643,6 +653,13 @@ impl Router {
     fn flush_conntrack(&self) {
         // Fails only when conntrack is not loaded at all: then there is nothing to flush.
         let _ = self.exec(&["conntrack", "-F"]);
+    }
+
+    /// Replace the rules (ipsets stay) with `nft -j -f` input, e.g. an edited
+    /// `nft -j list ruleset`; `Err` carries nft's message.
+    pub fn try_load_nft_json(&self, json: &str) -> Result<(), String> {
+        self.flush_rules();
+        self.exec_in(&["nft", "-j", "-f", "-"], json).map(drop)
     }
 
     /// Replace the ruleset with an nft file; `Err` carries nft's message.
