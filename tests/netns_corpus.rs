@@ -452,6 +452,10 @@ fn generated_dir() -> Option<PathBuf> {
 
 #[test]
 fn generated_corpus_agrees_with_the_kernel() {
+    portplan::audit::with_stack(generated_corpus);
+}
+
+fn generated_corpus() {
     if !require_root_and(
         &[
             "ip",
@@ -475,6 +479,10 @@ fn generated_corpus_agrees_with_the_kernel() {
 
 #[test]
 fn published_corpus_agrees_with_the_kernel() {
+    portplan::audit::with_stack(published_corpus);
+}
+
+fn published_corpus() {
     let dir = std::env::var("PORTPLAN_CORPUS")
         .map(PathBuf::from)
         .unwrap_or_else(|_| {

@@ -426,8 +426,37 @@ fn rule_ref(rs: &Ruleset, ci: usize, ri: usize) -> RuleRef {
     }
 }
 
+/// Stack for the packet-space engine: decision-diagram operations recurse once per variable
+/// level (several hundred), which overflows small thread stacks in debug builds.
+const STACK: usize = 512 << 20;
+
+/// Run `f` on a thread with a stack deep enough for the engine.
+pub fn with_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        match std::thread::Builder::new()
+            .stack_size(STACK)
+            .spawn_scoped(s, f)
+        {
+            Ok(h) => match h.join() {
+                Ok(v) => v,
+                Err(p) => std::panic::resume_unwind(p),
+            },
+            Err(_) => unreachable_thread(),
+        }
+    })
+}
+
+#[cold]
+fn unreachable_thread() -> ! {
+    panic!("cannot start the audit's worker thread")
+}
+
 /// Audit `rs` against one enforcement point.
 pub fn audit(rs: &Ruleset, point: Point<'_>) -> Result<AuditReport, Exhausted> {
+    with_stack(|| audit_here(rs, point))
+}
+
+fn audit_here(rs: &Ruleset, point: Point<'_>) -> Result<AuditReport, Exhausted> {
     let mut layout = rs.layout();
     if let Some(Interfaces(list)) = point.interfaces {
         for (n, _, _) in list {

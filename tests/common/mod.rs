@@ -4,6 +4,7 @@
 pub mod differential;
 pub mod netns;
 pub mod oracle;
+pub mod rulegen;
 
 use std::process::Command as Std;
 
