@@ -59,7 +59,11 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
     // The point before the ruleset: a wrong --for is reported first.
     let point = loaded.point(args.point.id())?;
     let req = AuditRequest {
-        rulesets: args.ruleset.iter().map(|p| read(p)).collect::<Result<_>>()?,
+        rulesets: args
+            .ruleset
+            .iter()
+            .map(|p| read(p))
+            .collect::<Result<_>>()?,
         ipset: args.ipset.as_deref().map(read).transpose()?,
         kind: args.kind.map(Into::into),
         allow_excess: args.allow_excess,
