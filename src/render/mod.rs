@@ -10,6 +10,7 @@
 
 pub mod cisco;
 pub mod firewalld;
+pub mod ident;
 pub mod iptables;
 pub mod nftables;
 pub mod windows;
