@@ -1,8 +1,10 @@
 //! Shared test support: running the binary, requiring root or a system tool, the netns lab.
 #![allow(dead_code)]
 
+pub mod evaluate;
 pub mod netns;
 pub mod oracle;
+pub mod sample;
 
 use std::process::Command as Std;
 
