@@ -78,6 +78,7 @@ impl Objects {
 
 struct Cx<'a> {
     rs: &'a RuleSet,
+    index: std::collections::HashMap<&'a str, &'a crate::render::Group>,
     mode: Mode,
     names: Namer,
     objects: Objects,
@@ -105,7 +106,9 @@ impl Cx<'_> {
     }
 
     fn side(&mut self, a: &Addrs, group: Option<&String>) -> Text2 {
-        let g = group.and_then(|g| self.rs.group(g)).cloned();
+        let g = group
+            .and_then(|g| self.index.get(g.as_str()))
+            .map(|g| (*g).clone());
         match a {
             Addrs::Any => Text2::Plain("any".into()),
             Addrs::Nets(n) if n.len() == 1 => Text2::Plain(wildcard(&n[0])),
@@ -267,6 +270,7 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
     let mut notes = Vec::new();
     let mut cx = Cx {
         rs,
+        index: rs.group_index(),
         mode: opts.mode,
         names: Namer::new(CISCO),
         objects: Objects::default(),

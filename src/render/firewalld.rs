@@ -118,7 +118,7 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
         };
     }
     // ipsets for groups of several networks.
-    let mut ipsets: Vec<(String, String)> = Vec::new();
+    let mut ipsets: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     let mut set_names = Namer::new(FIREWALLD);
     let mut addr = |out: &mut String, a: &Addrs, g: Option<&String>| -> Option<String> {
         let (nets, not) = match a {
@@ -130,8 +130,8 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
             return Some(format!("{not}address=\"{}\"", nets[0]));
         }
         let g = g.cloned().unwrap_or_else(|| "addresses".into());
-        let set = match ipsets.iter().find(|(k, _)| *k == g) {
-            Some((_, s)) => s.clone(),
+        let set = match ipsets.get(&g) {
+            Some(s) => s.clone(),
             None => {
                 let s = set_names.child(&prefix, &g);
                 let fam = if nets[0].addr().is_ipv4() {
@@ -146,7 +146,7 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
                 for n in nets {
                     let _ = writeln!(out, "$FC --ipset='{s}' --add-entry='{n}' >/dev/null");
                 }
-                ipsets.push((g, s.clone()));
+                ipsets.insert(g, s.clone());
                 s
             }
         };

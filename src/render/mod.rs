@@ -283,9 +283,14 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
-    /// The group named `name`.
+    /// The group named `name` (linear: for many lookups, [`RuleSet::group_index`]).
     pub fn group(&self, name: &str) -> Option<&Group> {
         self.groups.iter().find(|g| g.name == name)
+    }
+
+    /// The groups by name.
+    pub fn group_index(&self) -> HashMap<&str, &Group> {
+        self.groups.iter().map(|g| (g.name.as_str(), g)).collect()
     }
 }
 
@@ -424,6 +429,7 @@ impl Rendered {
 struct Groups {
     list: Vec<Group>,
     by_content: HashMap<(Family, Vec<IpNet>), usize>,
+    names: std::collections::HashSet<String>,
 }
 
 impl Groups {
@@ -443,10 +449,11 @@ impl Groups {
         };
         let mut name = base.clone();
         let mut k = 2;
-        while self.list.iter().any(|g| g.name == name) {
+        while self.names.contains(&name) {
             name = format!("{base}-{k}");
             k += 1;
         }
+        self.names.insert(name.clone());
         self.by_content
             .insert((family, nets.clone()), self.list.len());
         self.list.push(Group {

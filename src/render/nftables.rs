@@ -137,12 +137,15 @@ fn ifaces(kw: &str, list: &[String]) -> String {
     }
 }
 
-/// Group name → set name, for the groups with more than one network.
-struct SetNames(Vec<(String, String)>);
+/// Group name → set name, for the groups with more than one network (in first-use order).
+struct SetNames(
+    Vec<(String, String)>,
+    std::collections::HashMap<String, String>,
+);
 
 impl SetNames {
     fn get(&self, group: &str) -> Option<&String> {
-        self.0.iter().find(|(g, _)| g == group).map(|(_, s)| s)
+        self.1.get(group)
     }
 }
 
@@ -210,11 +213,12 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
         .collect();
     // Named sets: the groups of more than one network the rules use.
     let mut used: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for r in &rules {
         for (a, g) in [(&r.src, &r.src_group), (&r.dst, &r.dst_group)] {
             if let (Addrs::Nets(n) | Addrs::Except(n), Some(g)) = (a, g)
                 && n.len() > 1
-                && !used.contains(&g.as_str())
+                && seen.insert(g.as_str())
             {
                 used.push(g);
             }
@@ -224,11 +228,11 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
         Mode::Replace => String::new(),
         Mode::Merge => format!("portplan-{}-", rs.point),
     };
-    let sets = SetNames(
-        used.iter()
-            .map(|g| (g.to_string(), names.name(&format!("{set_prefix}{g}"))))
-            .collect(),
-    );
+    let pairs: Vec<(String, String)> = used
+        .iter()
+        .map(|g| (g.to_string(), names.name(&format!("{set_prefix}{g}"))))
+        .collect();
+    let sets = SetNames(pairs.clone(), pairs.into_iter().collect());
     let t = &pl.table;
     let effect = effect(rs, opts, &pl, &chains, &sets);
     let mut out = String::new();
@@ -271,8 +275,9 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
             notes,
         };
     }
+    let index = rs.group_index();
     let set_decl = |out: &mut String, indent: &str, g: &str, set: &str, inline: bool| {
-        let Some(group) = rs.group(g) else { return };
+        let Some(group) = index.get(g) else { return };
         let ty = match group.family {
             Family::V4 => "ipv4_addr",
             Family::V6 => "ipv6_addr",

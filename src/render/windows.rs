@@ -94,7 +94,8 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
         out.push_str("# Outbound rules take effect only where the default outbound action is Block:\n#   Set-NetFirewallProfile -Profile Domain,Private,Public -DefaultOutboundAction Block\n\n");
     }
     // Address groups as variables.
-    let mut vars: Vec<(String, String)> = Vec::new();
+    let mut vars: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut var_names: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut var = |out: &mut String, a: &Addrs, g: Option<&String>, fam| -> String {
         match a {
             Addrs::Any => "Any".into(),
@@ -107,7 +108,7 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
                     Addrs::Except(_) => format!("not-{g}"),
                     _ => g.clone(),
                 };
-                if let Some((_, v)) = vars.iter().find(|(k, _)| *k == key) {
+                if let Some(v) = vars.get(&key) {
                     return v.clone();
                 }
                 let v: String = format!(
@@ -116,11 +117,12 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
                         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
                         .collect::<String>()
                 );
-                let v = if vars.iter().any(|(_, x)| *x == v) {
+                let v = if var_names.contains(&v) {
                     format!("{v}_{}", vars.len())
                 } else {
                     v
                 };
+                var_names.insert(v.clone());
                 let what = match a {
                     Addrs::Except(_) if g.starts_with("site") => "the internet: every address but the site's zones and the special-purpose ranges".to_string(),
                     Addrs::Except(_) => format!("every address that is not in {g}"),
@@ -128,7 +130,7 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
                 };
                 let list: Vec<String> = a.nets(fam).iter().map(|n| ps(&n.to_string())).collect();
                 let _ = writeln!(out, "# {}\n{v} = @({})", ascii(&what), list.join(", "));
-                vars.push((key, v.clone()));
+                vars.insert(key, v.clone());
                 v
             }
         }
