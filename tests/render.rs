@@ -914,3 +914,45 @@ fn targets_that_cannot_express_a_point_refuse() {
     render_args("examples/hq.yaml", "fw-edge", &["--remove"]);
     render_args("examples/hq.yaml", "fw-edge", &["--format", "json"]);
 }
+
+#[test]
+fn a_newline_in_an_id_never_starts_a_line_of_configuration() {
+    let dir = std::env::temp_dir().join(format!("portplan-render-nl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let site = dir.join("s.yaml");
+    let text = std::fs::read_to_string("examples/minimal.yaml")
+        .unwrap()
+        .replace("name: minimal", "name: \"min\\nflush ruleset\"")
+        .replace("id: fw\n", "id: \"fw\\ndelete table inet filter\"\n");
+    std::fs::write(&site, text).unwrap();
+    let s = site.to_str().unwrap();
+    for target in TARGETS {
+        for args in [
+            vec!["--mode", "replace"],
+            vec!["--mode", "replace", "--remove"],
+            vec!["--mode", "merge", "--acl", "X"],
+            vec!["--mode", "merge", "--acl", "X", "--remove"],
+        ] {
+            let mut a = vec!["render", s, "--target", target, "--allow-partial"];
+            a.extend(&args);
+            if target != "cisco-ios" {
+                a.retain(|x| *x != "--acl" && *x != "X");
+            }
+            let out = portplan()
+                .args(&a)
+                .assert()
+                .success()
+                .get_output()
+                .stdout
+                .clone();
+            let out = String::from_utf8(out).unwrap();
+            for l in out.lines() {
+                assert!(
+                    !l.starts_with("flush ruleset") && !l.starts_with("delete table inet filter"),
+                    "{target} {args:?}: {l}"
+                );
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

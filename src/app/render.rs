@@ -262,6 +262,12 @@ pub fn render(
             ),
         ));
     }
+    if req.seq == Some(0) {
+        return Err(usage(
+            "--seq: IOS numbers entries from 1".into(),
+            "--seq: IOS のエントリ番号は 1 からです".into(),
+        ));
+    }
     if req.seq.is_some() && !cisco_merge {
         return Err(usage(
             "--seq numbers the entries of a cisco-ios merge".into(),

@@ -180,7 +180,7 @@ struct Entries {
 fn permit(cx: &mut Cx<'_>, r: &Rule, e: &mut Entries) {
     let src = cx.side(&r.src, r.src_group.as_ref());
     let dst = cx.side(&r.dst, r.dst_group.as_ref());
-    let remark = format!("remark {} ({})", r.comment(), r.sources.join(", "));
+    let remark = format!("remark {} ({})", r.comment(), r.sources_text());
     // `PROTO SRC DST PORT` per port range, or `object-group SVC SRC DST`.
     let lines = |cx: &mut Cx<'_>, verb: &str, s: &str, d: &str| -> Vec<String> {
         if r.ports.len() > 1 {

@@ -141,7 +141,8 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
                 };
                 let _ = writeln!(
                     out,
-                    "# {g}\n$FC --new-ipset='{s}' --type=hash:net --option=family={fam} >/dev/null"
+                    "# {}\n$FC --new-ipset='{s}' --type=hash:net --option=family={fam} >/dev/null",
+                    crate::render::one_line(&g)
                 );
                 for n in nets {
                     let _ = writeln!(out, "$FC --ipset='{s}' --add-entry='{n}' >/dev/null");
@@ -174,8 +175,8 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
             rules_out,
             "# r{}: {} ({})",
             r.n,
-            r.requirements.join(" "),
-            r.sources.join(", ")
+            crate::render::one_line(&r.requirements.join(" ")),
+            r.sources_text()
         );
         let _ = writeln!(
             rules_out,

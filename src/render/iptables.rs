@@ -50,7 +50,10 @@ fn port_chunks(rule: &Rule) -> Vec<String> {
 }
 
 fn quote(s: &str) -> String {
-    format!("\"{}\"", s.replace(['"', '\\'], "'"))
+    format!(
+        "\"{}\"",
+        crate::render::one_line(s).replace(['"', '\\'], "'")
+    )
 }
 
 /// The chains portplan owns and where it hooks them: (chain, base chain, directions).
@@ -282,7 +285,7 @@ fn table(rs: &RuleSet, opts: &Options, family: Family) -> (String, Vec<String>) 
             .iter()
             .filter(|r| r.family == family && r.direction == *dir)
         {
-            body.push(format!("# r{}: {}", rule.n, rule.sources.join(", ")));
+            body.push(format!("# r{}: {}", rule.n, rule.sources_text()));
             body.extend(rule_lines(rule, chain, &mut neg, rs, &mut names));
         }
     }

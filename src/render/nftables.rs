@@ -28,7 +28,10 @@ use crate::site::Target;
 use crate::tr;
 
 fn quote(s: &str) -> String {
-    format!("\"{}\"", s.replace(['"', '\\'], "'"))
+    format!(
+        "\"{}\"",
+        crate::render::one_line(s).replace(['"', '\\'], "'")
+    )
 }
 
 /// The name of the table replace mode writes for `point`.
@@ -283,7 +286,11 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
             Family::V6 => "ipv6_addr",
         };
         let elems: Vec<String> = group.nets.iter().map(|n| n.to_string()).collect();
-        let _ = writeln!(out, "{indent}# {}: {}", group.name, group.what);
+        let _ = writeln!(
+            out,
+            "{indent}# {}",
+            crate::render::one_line(&format!("{}: {}", group.name, group.what))
+        );
         if inline {
             let _ = writeln!(
                 out,
@@ -326,7 +333,7 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
                     out.push_str("\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert } accept\n");
                 }
                 for r in rules.iter().filter(|r| hook_of(r.direction) == *hook) {
-                    let _ = writeln!(out, "\t\t# r{}: {}", r.n, r.sources.join(", "));
+                    let _ = writeln!(out, "\t\t# r{}: {}", r.n, r.sources_text());
                     let _ = writeln!(out, "\t\t{}", rule_line(r, &sets));
                 }
                 out.push_str("\t}\n");
@@ -343,11 +350,11 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
             for (name, hook) in &chains {
                 let _ = writeln!(
                     out,
-                    "# Replies of connections that were accepted.\nadd rule {t} {name} ct state established,related accept comment \"portplan {}: replies\"",
-                    rs.point.replace('"', "'")
+                    "# Replies of connections that were accepted.\nadd rule {t} {name} ct state established,related accept comment {}",
+                    quote(&format!("portplan {}: replies", rs.point))
                 );
                 for r in rules.iter().filter(|r| hook_of(r.direction) == *hook) {
-                    let _ = writeln!(out, "# r{}: {}", r.n, r.sources.join(", "));
+                    let _ = writeln!(out, "# r{}: {}", r.n, r.sources_text());
                     let _ = writeln!(out, "add rule {t} {name} {}", rule_line(r, &sets));
                 }
             }

@@ -176,7 +176,7 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
             r.protocol,
             r.ports_text("-")
         );
-        let desc = format!("{} ({})", r.comment(), r.sources.join(", "));
+        let desc = format!("{} ({})", r.comment(), r.sources_text());
         let local = if local == "Any" {
             String::new()
         } else {
