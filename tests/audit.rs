@@ -57,6 +57,9 @@ fn render_iptables(site: &str, point: &str) -> (std::path::PathBuf, Option<std::
             point,
             "--target",
             "iptables",
+            "--mode",
+            "replace",
+            "--allow-partial",
             "-o",
             f.to_str().unwrap(),
         ])

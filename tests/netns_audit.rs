@@ -151,6 +151,8 @@ fn audit_model_agrees_with_the_kernel() {
         "fw-core",
         "--target",
         "nftables",
+        "--mode",
+        "replace",
     ]);
     lab.load_nft(&rendered);
     differential(&lab, "rendered nft", Kind::NftJson);
@@ -219,6 +221,8 @@ table inet second {{
             "fw-core",
             "--target",
             "iptables",
+            "--mode",
+            "replace",
             "-o",
             f.to_str().unwrap(),
         ])
@@ -314,7 +318,17 @@ fn rendered_nft_rulesets_audit_clean_and_each_rule_counts() {
         ("tests/fixtures/dualstack.yaml", "fw-dc"),
         ("tests/fixtures/dualstack.yaml", "dc-console"),
     ] {
-        let nft = stdout(&["render", site, "--for", point, "--target", "nftables"]);
+        let nft = stdout(&[
+            "render",
+            site,
+            "--for",
+            point,
+            "--target",
+            "nftables",
+            "--mode",
+            "replace",
+            "--allow-partial",
+        ]);
         sh(&["nft", "flush", "ruleset"]);
         let f = dir.join("r.nft");
         std::fs::write(&f, &nft).unwrap();

@@ -1,7 +1,10 @@
 //! End to end: the rendered ruleset of a network firewall, loaded into a real router namespace
 //! between a client and a server namespace, passes every required flow (TCP connect, UDP
 //! datagram and reply, IPv4 and IPv6) and drops what is not required: 135/tcp, 137/udp, ports
-//! just outside each opened range, the wrong source. Run for nftables and for iptables.
+//! just outside each opened range, the wrong source. Run for nftables and for iptables, in
+//! replace mode (the file alone) and in merge mode next to an existing ruleset whose forward
+//! chain drops everything and accepts no replies itself: the replies of the plan's connections
+//! come back through portplan's chain.
 
 mod common;
 
@@ -108,9 +111,18 @@ fn exercise(tag: &str, site: &str, point: &str, client: SideSpec, server: SideSp
     warm_up(&lab, &all, &a);
     check(&lab, tag, "no firewall", &all, &a, |_| true);
 
-    let nft = stdout(&["render", site, "--for", point, "--target", "nftables"]);
+    let nft = stdout(&[
+        "render", site, "--for", point, "--target", "nftables", "--mode", "replace",
+    ]);
     lab.load_nft(&nft);
     check(&lab, tag, "nftables", &all, &a, |x| {
+        permitted(pp, x.0, x.1, x.2, x.3)
+    });
+    let merge = stdout(&[
+        "render", site, "--for", point, "--target", "nftables", "--mode", "merge",
+    ]);
+    lab.load_nft(&format!("{BASE_NFT}\n{merge}"));
+    check(&lab, tag, "nftables merge", &all, &a, |x| {
         permitted(pp, x.0, x.1, x.2, x.3)
     });
 
@@ -125,6 +137,8 @@ fn exercise(tag: &str, site: &str, point: &str, client: SideSpec, server: SideSp
             point,
             "--target",
             "iptables",
+            "--mode",
+            "replace",
             "-o",
             f.to_str().unwrap(),
         ])
@@ -136,8 +150,39 @@ fn exercise(tag: &str, site: &str, point: &str, client: SideSpec, server: SideSp
     check(&lab, tag, "iptables", &all, &a, |x| {
         permitted(pp, x.0, x.1, x.2, x.3)
     });
+    let m = dir.join("merge");
+    common::portplan()
+        .args([
+            "render", site, "--for", point, "--target", "iptables", "--mode", "merge", "-o",
+        ])
+        .arg(&m)
+        .assert()
+        .success();
+    let v4 = std::fs::read_to_string(&m).unwrap();
+    let v6 = std::fs::read_to_string(dir.join("merge.v6")).ok();
+    lab.load_iptables(BASE_IPT, Some(BASE_IPT));
+    lab.add_iptables(&v4, v6.as_deref());
+    check(&lab, tag, "iptables merge", &all, &a, |x| {
+        permitted(pp, x.0, x.1, x.2, x.3)
+    });
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// An existing ruleset: the forward chain drops all but UDP port 9, and accepts no replies.
+const BASE_NFT: &str = "table inet filter {
+\tchain forward {
+\t\ttype filter hook forward priority filter; policy drop;
+\t\tudp dport 9 accept
+\t}
+}";
+
+const BASE_IPT: &str = "*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -p udp -m udp --dport 9 -j ACCEPT
+COMMIT
+";
 
 fn warm_up(lab: &Lab, all: &[(IpAddr, IpAddr, Protocol, u16)], client_hosts: &[IpAddr]) {
     let mut seen = BTreeSet::new();

@@ -22,7 +22,7 @@ const SITE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/verify.y
 const BIN: &str = env!("CARGO_BIN_EXE_portplan");
 const CLIENT: &str = "10.61.0.5,2001:db8:61::5";
 const SERVER: &str = "10.62.0.10,10.62.0.30,2001:db8:62::10";
-const TABLE: &str = "portplan_fw";
+const TABLE: &str = "portplan-fw";
 
 type Key = (IpAddr, IpAddr, String, u16);
 
@@ -187,7 +187,7 @@ fn probe_tells_pass_blocked_refused_and_unexpected_open() {
         },
     );
     let (cns, sns) = (lab.client.clone(), lab.server.clone());
-    let nft = stdout(&["render", SITE, "--for", "fw"]);
+    let nft = stdout(&["render", SITE, "--for", "fw", "--mode", "replace"]);
     lab.load_nft(&nft);
     start_listener(&mut lab, &cns, CLIENT);
     let server = start_listener(&mut lab, &sns, SERVER);

@@ -10,7 +10,7 @@
 4. R rounds, each running, in this order, every command once (wall time of the whole command,
    and its user+sys CPU time from rusage):
      portplan plan SITE --for fw --format json            (plan only: the render share shows)
-     portplan render SITE --for fw --target T -o FILE       for each target T
+     portplan render SITE --for fw --target T --mode replace -o FILE   for each target T
      aclgen --policy_file pol/nft/synth.pol ...             (Aerleon's nftables generator)
      aclgen --policy_file pol/ipt/synth.pol ...             (Aerleon's iptables generator)
    Interleaving the tools round by round spreads any drift in machine load over both.
@@ -78,7 +78,7 @@ def main():
     short = {"nftables": "nft", "iptables": "ipt"}
     cmds = [("portplan plan", pp + ["plan", site, "--for", "fw", "--format", "json"], os.path.join(w, "plan.run.json"), None)]
     for t in targets:
-        cmds.append((f"portplan {t}", pp + ["render", site, "--for", "fw", "--target", t, "-o",
+        cmds.append((f"portplan {t}", pp + ["render", site, "--for", "fw", "--target", t, "--mode", "replace", "-o",
                                              os.path.join(w, f"portplan.{short[t]}")], None, None))
     for t in targets:
         out = os.path.join(aer, "out", short[t])

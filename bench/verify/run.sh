@@ -110,7 +110,7 @@ ip -n "$R" addr add 10.72.0.1/24 dev vbsr$$; ip -n "$R" link set vbsr$$ up
 ip -n "$C" route add default via 10.71.0.1
 ip -n "$S" route add default via 10.72.0.1
 ip netns exec "$R" sysctl -qw net.ipv4.ip_forward=1
-"${PPC[@]}" render "$WORK/site.yaml" --for fw -o "$WORK/fw.nft"
+"${PPC[@]}" render "$WORK/site.yaml" --for fw --mode replace -o "$WORK/fw.nft"
 ip netns exec "$R" nft -f "$WORK/fw.nft"
 
 ip netns exec "$S" "${PPC[@]}" listen "$WORK/site.yaml" --as 10.72.0.10 --duration 30m --format json \

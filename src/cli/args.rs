@@ -232,6 +232,16 @@ mirror! {
 }
 
 mirror! {
+    /// How a rendered file meets an existing firewall ([`crate::render::Mode`]).
+    enum Mode => crate::render::Mode {
+        /// The file owns what it writes (its table, the filter table, whole ACLs) and replaces it / ファイルが書く対象 (専用テーブル、filter テーブル、ACL 全体) を置き換える
+        Replace,
+        /// portplan's rules in a chain or ACL section of their own, added next to what exists, plus one hook-up / 既存の設定の横に portplan 専用のチェーン・ACL エントリを追加し、1 か所だけ接続する
+        Merge,
+    }
+}
+
+mirror! {
     /// Input format of `portplan audit` ([`crate::audit::Kind`]).
     enum Kind => crate::audit::Kind {
         /// `nft -j list ruleset`.

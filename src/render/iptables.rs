@@ -1,16 +1,27 @@
-//! iptables: `iptables-restore` input, plus `ip6tables-restore` input when there are IPv6 rules.
+//! iptables: `iptables-restore` input, plus `ip6tables-restore` input (`FILE.v6`) when there
+//! are IPv6 rules.
 //!
-//! The file is a whole `filter` table, as `iptables-save` writes it: loading it replaces the
-//! table. Network firewalls set FORWARD to DROP (INPUT/OUTPUT stay ACCEPT: the router's own
-//! traffic is not this plan's business); host firewalls set INPUT and OUTPUT to DROP. Each owned
-//! chain accepts ESTABLISHED,RELATED first and drops INVALID. Several sources or destinations
-//! become one rule per pair; more than 15 ports are split over `multiport` rules; every rule
-//! has `-m comment` naming its requirements.
+//! - **replace**: a whole `filter` table, as `iptables-save` writes it: loading it replaces the
+//!   table. Network firewalls set FORWARD to DROP (INPUT/OUTPUT stay ACCEPT: the router's own
+//!   traffic is not this plan's business); host firewalls set INPUT and OUTPUT to DROP. Each
+//!   owned chain accepts ESTABLISHED,RELATED first and drops INVALID.
+//! - **merge** (`iptables-restore --noflush`): chain `portplan-<point>` (a host's `-in` and
+//!   `-out`) with the rules, and one `-I FORWARD` (INPUT, OUTPUT) jump to it; nothing else in
+//!   the table changes.
+//! - **remove**: replace mode's table emptied (policies ACCEPT); merge mode's jumps and chains
+//!   deleted (a shell script, so that it takes out every jump however often the file was
+//!   loaded).
+//!
+//! Several sources or destinations become one rule per pair; more than 15 ports are split over
+//! `multiport` rules; "not in a group" (the internet is "not the site") is one rule that jumps
+//! to a chain which RETURNs for the group's networks and accepts the rest. Every rule that
+//! accepts or jumps has `-m comment` naming its requirements.
 
 use std::fmt::Write as _;
 
 use crate::plan::Direction;
-use crate::render::{Family, Rendered, Rule, RuleSet, header_lines};
+use crate::render::ident::{IPTABLES, Namer};
+use crate::render::{Addrs, Family, Into, Mode, Options, Rendered, Rule, RuleSet, header_lines};
 use crate::site::Target;
 
 fn port_chunks(rule: &Rule) -> Vec<String> {
@@ -38,69 +49,186 @@ fn port_chunks(rule: &Rule) -> Vec<String> {
     chunks
 }
 
-fn table(rs: &RuleSet, family: Family) -> String {
+fn quote(s: &str) -> String {
+    format!(
+        "\"{}\"",
+        crate::render::one_line(s).replace(['"', '\\'], "'")
+    )
+}
+
+/// The chains portplan owns and where it hooks them: (chain, base chain, directions).
+struct Layout {
+    /// (portplan's chain, the chain that jumps to it or that holds the rules, direction).
+    chains: Vec<(String, String, Direction)>,
+}
+
+fn layout(rs: &RuleSet, opts: &Options, names: &mut Namer) -> Layout {
     let host = rs.kind != "network";
-    let mut out = String::new();
-    for l in header_lines(rs, Target::Iptables) {
-        let _ = writeln!(out, "# {l}");
-    }
-    for n in &rs.notes {
-        let _ = writeln!(out, "# NOTE: {}", n.message.en);
-    }
-    let (input, forward, output) = if host {
-        ("DROP", "ACCEPT", "DROP")
-    } else {
-        ("ACCEPT", "DROP", "ACCEPT")
+    let pt = &rs.point;
+    let base: Vec<String> = match &opts.into {
+        Some(Into::Chains(c)) => c.clone(),
+        _ if host => vec!["INPUT".into(), "OUTPUT".into()],
+        _ => vec!["FORWARD".into()],
     };
-    let _ = writeln!(
-        out,
-        "*filter\n:INPUT {input} [0:0]\n:FORWARD {forward} [0:0]\n:OUTPUT {output} [0:0]"
-    );
-    let owned: &[&str] = if host {
-        &["INPUT", "OUTPUT"]
-    } else {
-        &["FORWARD"]
+    let chains = match (opts.mode, host) {
+        (Mode::Replace, true) => vec![
+            ("INPUT".into(), "INPUT".into(), Direction::In),
+            ("OUTPUT".into(), "OUTPUT".into(), Direction::Out),
+        ],
+        (Mode::Replace, false) => vec![("FORWARD".into(), "FORWARD".into(), Direction::Forward)],
+        (Mode::Merge, true) => vec![
+            (
+                names.name(&format!("portplan-{pt}-in")),
+                base.first().cloned().unwrap_or_else(|| "INPUT".into()),
+                Direction::In,
+            ),
+            (
+                names.name(&format!("portplan-{pt}-out")),
+                base.get(1).cloned().unwrap_or_else(|| "OUTPUT".into()),
+                Direction::Out,
+            ),
+        ],
+        (Mode::Merge, false) => vec![(
+            names.name(&format!("portplan-{pt}")),
+            base.first().cloned().unwrap_or_else(|| "FORWARD".into()),
+            Direction::Forward,
+        )],
     };
-    for chain in owned {
-        if *chain == "INPUT" {
-            out.push_str("-A INPUT -i lo -j ACCEPT\n");
+    Layout { chains }
+}
+
+/// The negation chains: one per (negated source group, negated destination group).
+struct Negations {
+    /// (src group, dst group, chain name, lines).
+    chains: Vec<(Option<String>, Option<String>, String)>,
+}
+
+impl Negations {
+    /// The chain a rule with these negated sides jumps to (creating it and the destination
+    /// chain it continues into).
+    fn chain(
+        &mut self,
+        rs: &RuleSet,
+        names: &mut Namer,
+        src: Option<&String>,
+        dst: Option<&String>,
+    ) -> String {
+        if let Some((_, _, c)) = self
+            .chains
+            .iter()
+            .find(|(s, d, _)| s.as_ref() == src && d.as_ref() == dst)
+        {
+            return c.clone();
         }
-        if *chain == "OUTPUT" {
-            out.push_str("-A OUTPUT -o lo -j ACCEPT\n");
+        if src.is_some() && dst.is_some() {
+            self.chain(rs, names, None, dst);
         }
-        let _ = writeln!(
-            out,
-            "-A {chain} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"
-        );
-        let _ = writeln!(out, "-A {chain} -m conntrack --ctstate INVALID -j DROP");
-        if host && family == Family::V6 {
-            for t in [
-                "neighbour-solicitation",
-                "neighbour-advertisement",
-                "router-solicitation",
-                "router-advertisement",
-            ] {
-                let _ = writeln!(out, "-A {chain} -p ipv6-icmp --icmpv6-type {t} -j ACCEPT");
-            }
-        }
-        for rule in rs.rules.iter().filter(|r| r.family == family) {
-            let rc = match rule.direction {
-                Direction::Forward => "FORWARD",
-                Direction::In => "INPUT",
-                Direction::Out => "OUTPUT",
+        let pt = &rs.point;
+        let id = match (src, dst) {
+            (Some(s), Some(d)) => format!("portplan-{pt}-not-{s}-s-not-{d}-d"),
+            (Some(s), None) => format!("portplan-{pt}-not-{s}-s"),
+            (None, Some(d)) => format!("portplan-{pt}-not-{d}-d"),
+            (None, None) => unreachable!("only negated sides get a chain"),
+        };
+        let name = names.name(&id);
+        self.chains.push((src.cloned(), dst.cloned(), name.clone()));
+        name
+    }
+
+    fn lines(&self, rs: &RuleSet) -> Vec<String> {
+        let mut out = Vec::new();
+        for (s, d, name) in &self.chains {
+            let (group, flag) = match (s, d) {
+                (Some(s), _) => (s, "-s"),
+                (None, Some(d)) => (d, "-d"),
+                (None, None) => continue,
             };
-            if rc != *chain {
-                continue;
+            let Some(g) = rs.group(group) else { continue };
+            for n in &g.nets {
+                out.push(format!("-A {name} {flag} {n} -j RETURN"));
             }
-            let comment = rule.comment_max(250).replace('"', "'");
-            for s in rule.src.nets(family) {
-                for d in rule.dst.nets(family) {
+            let next = match (s, d) {
+                (Some(_), Some(d)) => self
+                    .chains
+                    .iter()
+                    .find(|(s2, d2, _)| s2.is_none() && d2.as_ref() == Some(d))
+                    .map(|c| c.2.clone())
+                    .unwrap_or_else(|| "ACCEPT".into()),
+                _ => "ACCEPT".into(),
+            };
+            let what = if flag == "-s" {
+                "source"
+            } else {
+                "destination"
+            };
+            out.push(format!(
+                "-A {name} -m comment --comment {} -j {next}",
+                quote(&format!("portplan: {what} not in {group}"))
+            ));
+        }
+        out
+    }
+}
+
+fn rule_lines(
+    rule: &Rule,
+    chain: &str,
+    neg: &mut Negations,
+    rs: &RuleSet,
+    names: &mut Namer,
+) -> Vec<String> {
+    let family = rule.family;
+    let comment = quote(&rule.comment_max(250));
+    let side = |a: &Addrs| -> Vec<Option<String>> {
+        match a {
+            Addrs::Any | Addrs::Except(_) => vec![None],
+            Addrs::Nets(n) => n
+                .iter()
+                .map(|n| (n.prefix_len() > 0).then(|| n.to_string()))
+                .collect(),
+        }
+    };
+    let neg_src = match &rule.src {
+        Addrs::Except(_) => rule.src_group.as_ref(),
+        _ => None,
+    };
+    let neg_dst = match &rule.dst {
+        Addrs::Except(_) => rule.dst_group.as_ref(),
+        _ => None,
+    };
+    let target = if neg_src.is_some() || neg_dst.is_some() {
+        neg.chain(rs, names, neg_src, neg_dst)
+    } else {
+        "ACCEPT".into()
+    };
+    let iifs: Vec<Option<&String>> = if rule.iif.is_empty() {
+        vec![None]
+    } else {
+        rule.iif.iter().map(Some).collect()
+    };
+    let oifs: Vec<Option<&String>> = if rule.oif.is_empty() {
+        vec![None]
+    } else {
+        rule.oif.iter().map(Some).collect()
+    };
+    let mut out = Vec::new();
+    let _ = family;
+    for i in &iifs {
+        for o in &oifs {
+            for s in side(&rule.src) {
+                for d in side(&rule.dst) {
                     for ports in port_chunks(rule) {
                         let mut line = format!("-A {chain}");
-                        if s.prefix_len() > 0 {
+                        if let Some(i) = i {
+                            let _ = write!(line, " -i {i}");
+                        }
+                        if let Some(o) = o {
+                            let _ = write!(line, " -o {o}");
+                        }
+                        if let Some(s) = &s {
                             let _ = write!(line, " -s {s}");
                         }
-                        if d.prefix_len() > 0 {
+                        if let Some(d) = &d {
                             let _ = write!(line, " -d {d}");
                         }
                         let _ = write!(line, " -p {}", rule.protocol);
@@ -109,25 +237,225 @@ fn table(rs: &RuleSet, family: Family) -> String {
                         } else {
                             let _ = write!(line, " --dport {ports}");
                         }
-                        let _ = write!(line, " -m comment --comment \"{comment}\" -j ACCEPT");
-                        let _ = writeln!(out, "{line}");
+                        let _ = write!(line, " -m comment --comment {comment} -j {target}");
+                        out.push(line);
                     }
                 }
             }
         }
     }
-    out.push_str("COMMIT\n");
     out
 }
 
+fn table(rs: &RuleSet, opts: &Options, family: Family) -> (String, Vec<String>) {
+    let host = rs.kind != "network";
+    let mut names = Namer::new(IPTABLES);
+    let lay = layout(rs, opts, &mut names);
+    let mut neg = Negations { chains: vec![] };
+    let mut body: Vec<String> = Vec::new();
+    for (chain, _, dir) in &lay.chains {
+        if opts.mode == Mode::Replace {
+            if *dir == Direction::In {
+                body.push("-A INPUT -i lo -j ACCEPT".into());
+            }
+            if *dir == Direction::Out {
+                body.push("-A OUTPUT -o lo -j ACCEPT".into());
+            }
+        }
+        body.push(format!(
+            "-A {chain} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"
+        ));
+        if opts.mode == Mode::Replace {
+            body.push(format!("-A {chain} -m conntrack --ctstate INVALID -j DROP"));
+            if host && family == Family::V6 {
+                for t in [
+                    "neighbour-solicitation",
+                    "neighbour-advertisement",
+                    "router-solicitation",
+                    "router-advertisement",
+                ] {
+                    body.push(format!(
+                        "-A {chain} -p ipv6-icmp --icmpv6-type {t} -j ACCEPT"
+                    ));
+                }
+            }
+        }
+        for rule in rs
+            .rules
+            .iter()
+            .filter(|r| r.family == family && r.direction == *dir)
+        {
+            body.push(format!("# r{}: {}", rule.n, rule.sources_text()));
+            body.extend(rule_lines(rule, chain, &mut neg, rs, &mut names));
+        }
+    }
+    let mut own: Vec<String> = Vec::new();
+    if opts.mode == Mode::Merge {
+        own.extend(lay.chains.iter().map(|c| c.0.clone()));
+    }
+    own.extend(neg.chains.iter().map(|c| c.2.clone()));
+    let mut out = String::from("*filter\n");
+    if opts.mode == Mode::Replace {
+        let (input, forward, output) = if host {
+            ("DROP", "ACCEPT", "DROP")
+        } else {
+            ("ACCEPT", "DROP", "ACCEPT")
+        };
+        let _ = writeln!(
+            out,
+            ":INPUT {input} [0:0]\n:FORWARD {forward} [0:0]\n:OUTPUT {output} [0:0]"
+        );
+    }
+    for c in &own {
+        let _ = writeln!(out, ":{c} - [0:0]");
+    }
+    for l in body {
+        let _ = writeln!(out, "{l}");
+    }
+    for l in neg.lines(rs) {
+        let _ = writeln!(out, "{l}");
+    }
+    if opts.mode == Mode::Merge {
+        for (chain, base, _) in &lay.chains {
+            let _ = writeln!(
+                out,
+                "# The hook-up: the top of {base} sends every packet through {chain} first.\n-I {base} 1 -m comment --comment {} -j {chain}",
+                quote(&format!("portplan {}", rs.point))
+            );
+        }
+    }
+    out.push_str("COMMIT\n");
+    (out, own)
+}
+
 /// Render the rule set: the IPv4 file, and `.v6` when there are IPv6 rules.
-pub fn render(rs: &RuleSet) -> Rendered {
-    let mut files = vec![(String::new(), table(rs, Family::V4))];
-    if rs.rules.iter().any(|r| r.family == Family::V6) {
-        files.push((".v6".to_string(), table(rs, Family::V6)));
+pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
+    let v6 = rs.rules.iter().any(|r| r.family == Family::V6);
+    let families: Vec<Family> = if v6 {
+        Family::BOTH.to_vec()
+    } else {
+        vec![Family::V4]
+    };
+    let mut names = Namer::new(IPTABLES);
+    let lay = layout(rs, opts, &mut names);
+    let mut files = Vec::new();
+    let mut own_all: Vec<String> = Vec::new();
+    let mut texts = Vec::new();
+    for f in &families {
+        let (text, own) = table(rs, opts, *f);
+        for c in own {
+            if !own_all.contains(&c) {
+                own_all.push(c);
+            }
+        }
+        texts.push(text);
+    }
+    let effect = effect(rs, opts, &lay, &own_all, v6);
+    let mut header = String::new();
+    for l in header_lines(rs, Target::Iptables, opts, &effect, &[]) {
+        let _ = writeln!(header, "{}", format!("# {l}").trim_end());
+    }
+    if opts.remove {
+        match opts.mode {
+            Mode::Replace => {
+                for (i, _) in families.iter().enumerate() {
+                    let suffix = if i == 0 { "" } else { ".v6" };
+                    files.push((
+                        suffix.to_string(),
+                        format!(
+                            "{header}*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+                        ),
+                    ));
+                }
+            }
+            Mode::Merge => {
+                let mut s = format!("#!/bin/sh\n{header}set -u\n");
+                for f in &families {
+                    let ipt = if *f == Family::V4 {
+                        "iptables"
+                    } else {
+                        "ip6tables"
+                    };
+                    let c = quote(&format!("portplan {}", rs.point));
+                    for (chain, base, _) in &lay.chains {
+                        let _ = writeln!(
+                            s,
+                            "while {ipt} -w -D {base} -m comment --comment {c} -j {chain} 2>/dev/null; do :; done"
+                        );
+                    }
+                    let list = own_all.join(" ");
+                    let _ = writeln!(
+                        s,
+                        "for c in {list}; do {ipt} -w -F \"$c\" 2>/dev/null; done\nfor c in {list}; do {ipt} -w -X \"$c\" 2>/dev/null; done"
+                    );
+                }
+                s.push_str("exit 0\n");
+                files.push((String::new(), s));
+            }
+        }
+        return Rendered {
+            files,
+            notes: vec![],
+        };
+    }
+    for (i, text) in texts.into_iter().enumerate() {
+        let suffix = if i == 0 { "" } else { ".v6" };
+        files.push((suffix.to_string(), format!("{header}{text}")));
     }
     Rendered {
         files,
         notes: vec![],
+    }
+}
+
+fn effect(rs: &RuleSet, opts: &Options, lay: &Layout, own: &[String], v6: bool) -> Vec<String> {
+    let load = if v6 {
+        "iptables-restore FILE and ip6tables-restore FILE.v6"
+    } else {
+        "iptables-restore FILE"
+    };
+    let noflush = if v6 {
+        "iptables-restore --noflush FILE and ip6tables-restore --noflush FILE.v6"
+    } else {
+        "iptables-restore --noflush FILE"
+    };
+    let chains = own.join(", ");
+    let bases = lay
+        .chains
+        .iter()
+        .map(|c| c.1.as_str())
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let host = rs.kind != "network";
+    match (opts.mode, opts.remove) {
+        (Mode::Replace, false) => {
+            let (drop, keep) = if host {
+                ("INPUT and OUTPUT", "FORWARD")
+            } else {
+                ("FORWARD", "INPUT and OUTPUT")
+            };
+            vec![
+                "REPLACES the whole filter table: every rule and user chain in it is deleted first.".into(),
+                format!("{drop} get policy DROP and only the plan's rules; {keep} policy ACCEPT, no rules."),
+                format!("Other tables (nat, mangle, raw) are not touched. Load: {load}."),
+            ]
+        }
+        (Mode::Replace, true) => vec![
+            "Empties the filter table that --mode replace wrote: no rules, every policy ACCEPT, so the".into(),
+            format!("filter table no longer filters anything. Load: {load}."),
+        ],
+        (Mode::Merge, false) => vec![
+            format!("Adds chain(s) {chains} with portplan's rules, and inserts one rule at the top of {bases}"),
+            "that jumps to portplan's chain. Portplan's chains only accept (the plan's new connections,".into(),
+            "and replies of accepted ones); what they do not accept returns and goes on through the".into(),
+            "existing rules and policy. Nothing that exists is changed or removed.".into(),
+            format!("Load: {noflush} (without --noflush the table would be replaced)."),
+            "Loading it again refreshes portplan's chains and adds one more (harmless) jump; --remove takes".into(),
+            "every one out.".into(),
+        ],
+        (Mode::Merge, true) => vec![
+            format!("Deletes every jump to portplan's chain from {bases}, then chain(s) {chains}: what"),
+            format!("--mode merge added for {}. Nothing else changes. Run: sh FILE.", rs.point),
+        ],
     }
 }

@@ -1,102 +1,181 @@
-//! nftables: a complete `nft -f` file with its own `inet` table.
+//! nftables: an `nft -f` file.
 //!
-//! The file creates (or replaces) table `inet portplan_<point>`: the table is declared, deleted
-//! and declared again, so loading it twice gives the same ruleset. Network firewalls own the
-//! `forward` hook, host firewalls `input` and `output`; each owned chain has policy drop, accepts
-//! established/related traffic first and drops invalid. Address groups are named interval sets
-//! (`r3_saddr`), ports anonymous sets; every rule carries a comment naming its requirements.
+//! - **replace**: table `inet portplan-<point>`, declared, deleted and declared again, so
+//!   loading it twice gives the same ruleset. Network firewalls own the `forward` hook, host
+//!   firewalls `input` and `output`; each chain has policy drop, accepts established/related
+//!   traffic first and drops invalid. Being a base chain with policy drop, it drops what the
+//!   plan does not permit whatever other tables accept.
+//! - **merge**: into an existing table (`--into 'inet filter forward'`, the default; a host
+//!   firewall's `--into 'inet filter input output'`): a regular chain `portplan-<point>` with
+//!   the rules (accepts only, so what it does not accept returns to the base chain), its named
+//!   sets, and one `jump` inserted at the top of the base chain. A drop in any base chain is
+//!   final, so accepting in a separate table would open nothing behind an existing drop policy.
+//! - **remove**: replace mode's table deleted (an nft file); merge mode's jump, chain and sets
+//!   deleted (a shell script: nft deletes a rule only by its handle).
+//!
+//! Address groups with several networks are named interval sets, shared by the rules that use
+//! them; "not the site" is `!= @site`. Ports with several ranges are anonymous sets. Every rule
+//! carries a comment naming its requirements.
 
 use std::fmt::Write as _;
 
 use crate::plan::Direction;
-use crate::render::{Addrs, Family, Rendered, Rule, RuleSet, header_lines};
+use crate::render::ident::{NFT, Namer};
+use crate::render::{
+    Addrs, Family, Into, Mode, Note, Options, Rendered, Rule, RuleSet, header_lines,
+};
 use crate::site::Target;
-
-/// nft identifiers: letters, digits, `_`.
-pub fn ident(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// The table name for a point.
-pub fn table_name(point: &str) -> String {
-    format!("portplan_{}", ident(point))
-}
+use crate::tr;
 
 fn quote(s: &str) -> String {
-    s.replace('"', "'")
+    format!(
+        "\"{}\"",
+        crate::render::one_line(s).replace(['"', '\\'], "'")
+    )
 }
 
-/// Named sets, shared between rules with the same elements (the internet complement, a role's
-/// hosts): (name, family, elements).
-#[derive(Default)]
-struct Sets(Vec<(String, Family, Vec<String>)>);
+/// The name of the table replace mode writes for `point`.
+pub fn table_name(point: &str) -> String {
+    crate::render::ident::name(&format!("portplan-{point}"), &NFT)
+}
 
-impl Sets {
-    fn name_for(&mut self, rule: &Rule, dir: &str, elems: Vec<String>) -> String {
-        if let Some((name, _, _)) = self
-            .0
-            .iter()
-            .find(|(_, f, e)| *f == rule.family && *e == elems)
-        {
-            return name.clone();
-        }
-        let name = format!("r{}_{dir}", rule.n);
-        self.0.push((name.clone(), rule.family, elems));
-        name
-    }
+/// Where the rules go.
+struct Place {
+    /// `inet filter` (merge) or `inet portplan-x` (replace).
+    table: String,
+    /// Merge: the existing base chains (forward; or input, output).
+    base: Vec<String>,
+    /// Families the table takes.
+    families: Vec<Family>,
+}
 
-    fn declare(&self) -> String {
-        let mut out = String::new();
-        for (name, family, elems) in &self.0 {
-            let ty = match family {
-                Family::V4 => "ipv4_addr",
-                Family::V6 => "ipv6_addr",
-            };
-            let _ = writeln!(
-                out,
-                "\tset {name} {{\n\t\ttype {ty}\n\t\tflags interval\n\t\telements = {{ {} }}\n\t}}\n",
-                elems.join(", ")
-            );
-        }
-        out
+fn place(rs: &RuleSet, opts: &Options) -> Place {
+    let host = rs.kind != "network";
+    match (&opts.mode, &opts.into) {
+        (
+            Mode::Merge,
+            Some(Into::Nft {
+                family,
+                table,
+                chains,
+            }),
+        ) => Place {
+            table: format!("{family} {table}"),
+            base: chains.clone(),
+            families: match family.as_str() {
+                "ip" => vec![Family::V4],
+                "ip6" => vec![Family::V6],
+                _ => Family::BOTH.to_vec(),
+            },
+        },
+        (Mode::Merge, _) => Place {
+            table: "inet filter".into(),
+            base: if host {
+                vec!["input".into(), "output".into()]
+            } else {
+                vec!["forward".into()]
+            },
+            families: Family::BOTH.to_vec(),
+        },
+        (Mode::Replace, _) => Place {
+            table: format!("inet {}", table_name(&rs.point)),
+            base: vec![],
+            families: Family::BOTH.to_vec(),
+        },
     }
 }
 
-fn side(rule: &Rule, addrs: &Addrs, dir: &str, sets: &mut Sets) -> String {
+/// The chains portplan writes: (name, hook, directions).
+fn own_chains(rs: &RuleSet, opts: &Options, names: &mut Namer) -> Vec<(String, &'static str)> {
+    let host = rs.kind != "network";
+    let pt = &rs.point;
+    match opts.mode {
+        Mode::Replace if host => vec![("input".into(), "input"), ("output".into(), "output")],
+        Mode::Replace => vec![("forward".into(), "forward")],
+        Mode::Merge if host => vec![
+            (names.name(&format!("portplan-{pt}-in")), "input"),
+            (names.name(&format!("portplan-{pt}-out")), "output"),
+        ],
+        Mode::Merge => vec![(names.name(&format!("portplan-{pt}")), "forward")],
+    }
+}
+
+fn hook_of(d: Direction) -> &'static str {
+    match d {
+        Direction::Forward => "forward",
+        Direction::In => "input",
+        Direction::Out => "output",
+    }
+}
+
+/// One side's match: `ip saddr @clients `, `ip daddr != @site `, or nothing for `Any`.
+fn side(rule: &Rule, addrs: &Addrs, group: Option<&String>, dir: &str, sets: &SetNames) -> String {
     let fam = match rule.family {
         Family::V4 => "ip",
         Family::V6 => "ip6",
     };
-    match addrs {
-        Addrs::Any => String::new(),
-        Addrs::Nets(nets) if nets.len() == 1 => format!("{fam} {dir} {} ", nets[0]),
-        Addrs::Nets(nets) => {
-            let name = sets.name_for(rule, dir, nets.iter().map(|n| n.to_string()).collect());
-            format!("{fam} {dir} @{name} ")
+    let (nets, neg) = match addrs {
+        Addrs::Any => return String::new(),
+        Addrs::Nets(n) => (n, ""),
+        Addrs::Except(n) => (n, "!= "),
+    };
+    match (nets.as_slice(), group.and_then(|g| sets.get(g))) {
+        ([one], _) => format!("{fam} {dir} {neg}{one} "),
+        (_, Some(set)) => format!("{fam} {dir} {neg}@{set} "),
+        (many, None) => {
+            let list: Vec<String> = many.iter().map(|n| n.to_string()).collect();
+            format!("{fam} {dir} {neg}{{ {} }} ", list.join(", "))
         }
     }
 }
 
-fn rule_line(rule: &Rule, sets: &mut Sets) -> String {
+fn ifaces(kw: &str, list: &[String]) -> String {
+    match list {
+        [] => String::new(),
+        [one] => format!("{kw} {} ", quote(one)),
+        many => {
+            let q: Vec<String> = many.iter().map(|i| quote(i)).collect();
+            format!("{kw} {{ {} }} ", q.join(", "))
+        }
+    }
+}
+
+/// Group name → set name, for the groups with more than one network (in first-use order).
+struct SetNames(
+    Vec<(String, String)>,
+    std::collections::HashMap<String, String>,
+);
+
+impl SetNames {
+    fn get(&self, group: &str) -> Option<&String> {
+        self.1.get(group)
+    }
+}
+
+fn rule_line(rule: &Rule, sets: &SetNames) -> String {
     let mut line = String::new();
-    let src = side(rule, &rule.src, "saddr", sets);
-    let dst = side(rule, &rule.dst, "daddr", sets);
+    line.push_str(&ifaces("iifname", &rule.iif));
+    line.push_str(&ifaces("oifname", &rule.oif));
     if matches!((&rule.src, &rule.dst), (Addrs::Any, Addrs::Any)) {
         line.push_str(match rule.family {
             Family::V4 => "meta nfproto ipv4 ",
             Family::V6 => "meta nfproto ipv6 ",
         });
     }
-    line.push_str(&src);
-    line.push_str(&dst);
+    line.push_str(&side(
+        rule,
+        &rule.src,
+        rule.src_group.as_ref(),
+        "saddr",
+        sets,
+    ));
+    line.push_str(&side(
+        rule,
+        &rule.dst,
+        rule.dst_group.as_ref(),
+        "daddr",
+        sets,
+    ));
     let ports = rule.ports_text("-");
     let ports = if rule.ports.len() == 1 {
         ports
@@ -105,7 +184,7 @@ fn rule_line(rule: &Rule, sets: &mut Sets) -> String {
     };
     let _ = write!(
         line,
-        "{} dport {ports} accept comment \"{}\"",
+        "{} dport {ports} accept comment {}",
         rule.protocol,
         quote(&rule.comment_max(128))
     );
@@ -113,60 +192,250 @@ fn rule_line(rule: &Rule, sets: &mut Sets) -> String {
 }
 
 /// Render the rule set.
-pub fn render(rs: &RuleSet) -> Rendered {
-    let table = table_name(&rs.point);
-    let mut sets = Sets::default();
-    let mut chains: Vec<(&str, &str, Vec<String>)> = if rs.kind == "network" {
-        vec![("forward", "forward", vec![])]
-    } else {
-        vec![("input", "input", vec![]), ("output", "output", vec![])]
-    };
-    for rule in &rs.rules {
-        let chain = match rule.direction {
-            Direction::Forward => "forward",
-            Direction::In => "input",
-            Direction::Out => "output",
-        };
-        let line = rule_line(rule, &mut sets);
-        if let Some(c) = chains.iter_mut().find(|c| c.0 == chain) {
-            c.2.push(format!("# r{}: {}", rule.n, rule.sources.join(", ")));
-            c.2.push(line);
+pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
+    let pl = place(rs, opts);
+    let mut names = Namer::new(NFT);
+    let chains = own_chains(rs, opts, &mut names);
+    let mut notes = Vec::new();
+    let skipped: Vec<&Rule> = rs
+        .rules
+        .iter()
+        .filter(|r| !pl.families.contains(&r.family))
+        .collect();
+    if !skipped.is_empty() && !opts.remove {
+        let (k, t) = (skipped.len(), &pl.table);
+        notes.push(Note::lost(tr!(
+            "{k} rule(s) of the other address family not rendered: table {t} cannot hold them (merge into an inet table)",
+            "もう一方のアドレスファミリのルール {k} 件は出力していません: テーブル {t} には書けません (inet テーブルにマージしてください)"
+        )));
+    }
+    let rules: Vec<&Rule> = rs
+        .rules
+        .iter()
+        .filter(|r| pl.families.contains(&r.family))
+        .collect();
+    // Named sets: the groups of more than one network the rules use.
+    let mut used: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for r in &rules {
+        for (a, g) in [(&r.src, &r.src_group), (&r.dst, &r.dst_group)] {
+            if let (Addrs::Nets(n) | Addrs::Except(n), Some(g)) = (a, g)
+                && n.len() > 1
+                && seen.insert(g.as_str())
+            {
+                used.push(g);
+            }
         }
     }
-    let mut out = String::from("#!/usr/sbin/nft -f\n");
-    for l in header_lines(rs, Target::Nftables) {
-        let _ = writeln!(out, "# {l}");
+    let set_prefix = match opts.mode {
+        Mode::Replace => String::new(),
+        Mode::Merge => format!("portplan-{}-", rs.point),
+    };
+    let pairs: Vec<(String, String)> = used
+        .iter()
+        .map(|g| (g.to_string(), names.name(&format!("{set_prefix}{g}"))))
+        .collect();
+    let sets = SetNames(pairs.clone(), pairs.into_iter().collect());
+    let t = &pl.table;
+    let effect = effect(rs, opts, &pl, &chains, &sets);
+    let mut out = String::new();
+    out.push_str(if opts.remove && opts.mode == Mode::Merge {
+        "#!/bin/sh\n"
+    } else {
+        "#!/usr/sbin/nft -f\n"
+    });
+    for l in header_lines(rs, Target::Nftables, opts, &effect, &notes) {
+        let _ = writeln!(out, "{}", format!("# {l}").trim_end());
     }
-    for n in &rs.notes {
-        let _ = writeln!(out, "# NOTE: {}", n.message.en);
+    out.push('\n');
+    if opts.remove {
+        match opts.mode {
+            Mode::Replace => {
+                let _ = writeln!(out, "table {t}\ndelete table {t}");
+            }
+            Mode::Merge => {
+                out.push_str("set -eu\n");
+                for ((chain, _), base) in chains.iter().zip(&pl.base) {
+                    let pat = chain.replace('.', "\\.");
+                    let _ = writeln!(
+                        out,
+                        "for h in $(nft -a list chain {t} {base} | sed -n 's/.*[[:space:]]jump {pat} comment .*# handle \\([0-9][0-9]*\\)$/\\1/p'); do\n\tnft delete rule {t} {base} handle \"$h\"\ndone"
+                    );
+                }
+                for (chain, _) in &chains {
+                    let _ = writeln!(
+                        out,
+                        "nft flush chain {t} {chain}\nnft delete chain {t} {chain}"
+                    );
+                }
+                for (_, set) in &sets.0 {
+                    let _ = writeln!(out, "nft delete set {t} {set}");
+                }
+            }
+        }
+        return Rendered {
+            files: vec![(String::new(), out)],
+            notes,
+        };
     }
-    let _ = writeln!(
-        out,
-        "\n# Replace the table if it exists.\ntable inet {table}\ndelete table inet {table}\n\ntable inet {table} {{"
-    );
-    out.push_str(&sets.declare());
-    for (name, hook, lines) in &chains {
+    let index = rs.group_index();
+    let set_decl = |out: &mut String, indent: &str, g: &str, set: &str, inline: bool| {
+        let Some(group) = index.get(g) else { return };
+        let ty = match group.family {
+            Family::V4 => "ipv4_addr",
+            Family::V6 => "ipv6_addr",
+        };
+        let elems: Vec<String> = group.nets.iter().map(|n| n.to_string()).collect();
         let _ = writeln!(
             out,
-            "\tchain {name} {{\n\t\ttype filter hook {hook} priority filter; policy drop;"
+            "{indent}# {}",
+            crate::render::one_line(&format!("{}: {}", group.name, group.what))
         );
-        if *hook != "forward" {
-            let lo = if *hook == "input" { "iif" } else { "oif" };
-            let _ = writeln!(out, "\t\t{lo} \"lo\" accept");
+        if inline {
+            let _ = writeln!(
+                out,
+                "\tset {set} {{\n\t\ttype {ty}\n\t\tflags interval\n\t\telements = {{ {} }}\n\t}}\n",
+                elems.join(", ")
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "add set {t} {set} {{ type {ty}; flags interval; }}\nflush set {t} {set}\nadd element {t} {set} {{ {} }}",
+                elems.join(", ")
+            );
         }
-        out.push_str("\t\tct state established,related accept\n\t\tct state invalid drop\n");
-        if *hook != "forward" {
-            out.push_str("\t\t# IPv6 neighbour discovery keeps the host reachable at all.\n");
-            out.push_str("\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert } accept\n");
+    };
+    match opts.mode {
+        Mode::Replace => {
+            let _ = writeln!(
+                out,
+                "# Replace the table if it exists.\ntable {t}\ndelete table {t}\n\ntable {t} {{"
+            );
+            for (g, set) in &sets.0 {
+                set_decl(&mut out, "\t", g, set, true);
+            }
+            for (name, hook) in &chains {
+                let _ = writeln!(
+                    out,
+                    "\tchain {name} {{\n\t\ttype filter hook {hook} priority filter; policy drop;"
+                );
+                if *hook != "forward" {
+                    let lo = if *hook == "input" { "iif" } else { "oif" };
+                    let _ = writeln!(out, "\t\t{lo} \"lo\" accept");
+                }
+                out.push_str(
+                    "\t\tct state established,related accept\n\t\tct state invalid drop\n",
+                );
+                if *hook != "forward" {
+                    out.push_str(
+                        "\t\t# IPv6 neighbour discovery keeps the host reachable at all.\n",
+                    );
+                    out.push_str("\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert } accept\n");
+                }
+                for r in rules.iter().filter(|r| hook_of(r.direction) == *hook) {
+                    let _ = writeln!(out, "\t\t# r{}: {}", r.n, r.sources_text());
+                    let _ = writeln!(out, "\t\t{}", rule_line(r, &sets));
+                }
+                out.push_str("\t}\n");
+            }
+            out.push_str("}\n");
         }
-        for l in lines {
-            let _ = writeln!(out, "\t\t{l}");
+        Mode::Merge => {
+            for (name, _) in &chains {
+                let _ = writeln!(out, "add chain {t} {name}\nflush chain {t} {name}");
+            }
+            for (g, set) in &sets.0 {
+                set_decl(&mut out, "", g, set, false);
+            }
+            for (name, hook) in &chains {
+                let _ = writeln!(
+                    out,
+                    "# Replies of connections that were accepted.\nadd rule {t} {name} ct state established,related accept comment {}",
+                    quote(&format!("portplan {}: replies", rs.point))
+                );
+                for r in rules.iter().filter(|r| hook_of(r.direction) == *hook) {
+                    let _ = writeln!(out, "# r{}: {}", r.n, r.sources_text());
+                    let _ = writeln!(out, "add rule {t} {name} {}", rule_line(r, &sets));
+                }
+            }
+            for ((name, _), base) in chains.iter().zip(&pl.base) {
+                let _ = writeln!(
+                    out,
+                    "# The hook-up: the top of {base} sends every packet through {name} first.\ninsert rule {t} {base} jump {name} comment {}",
+                    quote(&format!("portplan {}", rs.point))
+                );
+            }
         }
-        out.push_str("\t}\n");
     }
-    out.push_str("}\n");
     Rendered {
         files: vec![(String::new(), out)],
-        notes: vec![],
+        notes,
+    }
+}
+
+/// What loading the file does, in plain words.
+fn effect(
+    rs: &RuleSet,
+    opts: &Options,
+    pl: &Place,
+    chains: &[(String, &'static str)],
+    sets: &SetNames,
+) -> Vec<String> {
+    let t = &pl.table;
+    let chain_list = chains
+        .iter()
+        .map(|c| c.0.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let set_list = if sets.0.is_empty() {
+        "no sets".to_string()
+    } else {
+        format!(
+            "sets {}",
+            sets.0
+                .iter()
+                .map(|s| s.1.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let hooks = chains.iter().map(|c| c.1).collect::<Vec<_>>().join(" and ");
+    match (opts.mode, opts.remove) {
+        (Mode::Replace, false) => vec![
+            format!("Deletes table {t} if it exists and creates it anew; no other table changes."),
+            format!(
+                "Its base chain(s) {chain_list} (hook {hooks}) have policy drop: a packet this table drops"
+            ),
+            "is dropped whatever other tables accept (a drop in any base chain is final), so on a"
+                .into(),
+            "machine with other rules this table narrows them to the plan. Load: nft -f FILE."
+                .into(),
+        ],
+        (Mode::Replace, true) => vec![format!(
+            "Deletes table {t} (what --mode replace created); no other table changes. Load: nft -f FILE."
+        )],
+        (Mode::Merge, false) => {
+            let base = pl.base.join(" and ");
+            vec![
+                format!("Adds to the existing table {t}: chain(s) {chain_list} with portplan's rules and {set_list};"),
+                format!("and inserts one rule at the top of base chain(s) {base}: `jump` to portplan's chain."),
+                "Portplan's chains only accept (the plan's new connections, and replies of accepted ones);".into(),
+                "what they do not accept goes on through the base chain's own rules and policy.".into(),
+                "Nothing that exists is changed or removed. The table and base chains must exist: loading".into(),
+                format!("fails otherwise, changing nothing. Load: nft -f FILE. Take out with: portplan render ... --remove."),
+                "Loading it again refreshes portplan's chains and sets and adds one more (harmless) jump;".into(),
+                "--remove takes every one out.".into(),
+            ]
+        }
+        (Mode::Merge, true) => vec![
+            format!(
+                "Deletes from table {t} every `jump` to {chain_list} in {}, then chain(s) {chain_list}",
+                pl.base.join(", ")
+            ),
+            format!(
+                "and {set_list}: what --mode merge added for {}. Nothing else changes. Run: sh FILE.",
+                rs.point
+            ),
+        ],
     }
 }

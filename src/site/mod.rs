@@ -7,6 +7,7 @@
 //! meaningless — a role an active requirement needs but the site maps to nothing — are kept
 //! as [`Site::warnings`] and the requirement is dropped, as the catalog semantics say.
 
+pub mod internet;
 pub mod raw;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -29,7 +30,8 @@ use crate::tr;
 pub use raw::Target;
 use raw::{EndpointItem, EndpointList, RawSite};
 
-/// The zone no site may define: every address no other zone claims.
+/// The zone no site may define: every address no other zone claims, except the private and
+/// special-purpose ranges ([`internet::SPECIAL`]) unless the site includes them.
 pub const INTERNET: &str = "internet";
 
 /// A zone and the addresses (and FQDNs) in it.
@@ -107,6 +109,10 @@ pub struct Site {
     pub origin: String,
     /// Zones, `internet` last.
     pub zones: Vec<Zone>,
+    /// The special-purpose addresses no zone claims and the site does not count as internet:
+    /// in no zone at all (no endpoint lies there). Zones, internet and this partition the
+    /// address space.
+    pub outside: AddrSet,
     /// Deployed products.
     pub products: Vec<SiteProduct>,
     /// Enforcement points, network firewalls first.
@@ -365,10 +371,13 @@ impl Checker<'_> {
         for z in &zones {
             claimed.extend(&z.set);
         }
+        let outside = self.outside(&raw, &claimed);
         zones.push(Zone {
             id: INTERNET.into(),
             name: Some(tr!("Internet", "インターネット")),
-            set: AddrSet::everything().difference(&claimed),
+            set: AddrSet::everything()
+                .difference(&claimed)
+                .difference(&outside),
         });
 
         let index = ZoneIndex::new(&zones);
@@ -441,6 +450,7 @@ impl Checker<'_> {
                     endpoints,
                     &zones,
                     &index,
+                    &outside,
                     &mut fqdn_zones,
                 );
                 roles.insert(role.clone(), set);
@@ -704,14 +714,108 @@ impl Checker<'_> {
             }
         }
 
+        self.private_warning(&zones, &products, &outside);
         Site {
             name: raw.name,
             origin: self.file.name.clone(),
             zones,
+            outside,
             products,
             points,
             warnings: Vec::new(),
         }
+    }
+
+    /// The special-purpose ranges no zone claims that the site does not count as internet.
+    fn outside(&mut self, raw: &RawSite, claimed: &AddrSet) -> AddrSet {
+        let policy = raw.internet.as_ref();
+        if policy.is_some_and(|p| p.include_private) {
+            return AddrSet::new();
+        }
+        let mut included = AddrSet::new();
+        for c in policy.map_or(&[][..], |p| &p.include[..]) {
+            match parse_net(&c.value) {
+                Some(net) => {
+                    let set = AddrSet::net(net);
+                    if !set.intersection(claimed).is_empty() {
+                        self.problem(
+                            self.span(c),
+                            tr!(
+                                "{net} overlaps a zone: only addresses no zone claims can be internet",
+                                "{net} がゾーンと重なっています: インターネットにできるのはどのゾーンにも属さないアドレスだけです"
+                            ),
+                            None,
+                        );
+                    }
+                    included.extend(&set);
+                }
+                None => {
+                    let t = &c.value;
+                    self.problem(
+                        self.span(c),
+                        tr!(
+                            "`{t}` is not an IPv4/IPv6 address or CIDR",
+                            "`{t}` は IPv4/IPv6 アドレスまたは CIDR ではありません"
+                        ),
+                        Some(tr!("e.g. 192.168.100.0/24", "例: 192.168.100.0/24")),
+                    );
+                }
+            }
+        }
+        internet::special_set()
+            .difference(claimed)
+            .difference(&included)
+    }
+
+    /// Roles that stand for the internet would, before, have reached the private ranges no
+    /// zone claims: name those ranges once.
+    fn private_warning(&mut self, zones: &[Zone], products: &[SiteProduct], outside: &AddrSet) {
+        let Some(inet) = zones.iter().find(|z| z.id == INTERNET) else {
+            return;
+        };
+        let whole = |set: &AddrSet| {
+            (!inet.set.v4.is_empty() && set.v4.is_superset(&inet.set.v4))
+                || (!inet.set.v6.is_empty() && set.v6.is_superset(&inet.set.v6))
+        };
+        let roles: Vec<String> = products
+            .iter()
+            .flat_map(|p| {
+                p.roles
+                    .iter()
+                    .filter(|(_, set)| whole(set))
+                    .map(move |(r, _)| format!("{}.{r}", p.product))
+            })
+            .collect();
+        let ranges: Vec<&internet::Special> = internet::specials_in(outside)
+            .into_iter()
+            .filter(|sp| sp.private)
+            .collect();
+        if roles.is_empty() || ranges.is_empty() {
+            return;
+        }
+        let list = |ja: bool| {
+            ranges
+                .iter()
+                .map(|sp| {
+                    let part = !outside.is_superset(&AddrSet::net(sp.ipnet()));
+                    let mut d = sp.describe(ja);
+                    if part {
+                        d.push_str(if ja {
+                            " のうちゾーン外の部分"
+                        } else {
+                            " outside the zones"
+                        });
+                    }
+                    d
+                })
+                .collect::<Vec<_>>()
+                .join(if ja { "、" } else { ", " })
+        };
+        let (en, ja, roles) = (list(false), list(true), roles.join(", "));
+        self.warnings.push(Text::new(
+            format!("{roles} stand for the internet, which does not include the private ranges no zone claims: {en}. Flows to or from them are not planned; add them to a zone, or write `internet: {{include_private: true}}` if this site reaches them through its internet side"),
+            format!("{roles} はインターネットを表しますが、どのゾーンにも属さないプライベート範囲 ({ja}) はインターネットに含めません。それらとの通信は計画しません。ゾーンに追加するか、インターネット側から到達するなら `internet: {{include_private: true}}` と書いてください"),
+        ));
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -723,6 +827,7 @@ impl Checker<'_> {
         list: &Spanned<EndpointList>,
         zones: &[Zone],
         index: &ZoneIndex,
+        outside: &AddrSet,
         fqdn_zones: &mut Vec<(String, String)>,
     ) -> AddrSet {
         let outer = self.span(list);
@@ -787,6 +892,22 @@ impl Checker<'_> {
                                 Some(tr!(
                                     "split it along the zone boundaries",
                                     "ゾーンの境界で分割してください"
+                                )),
+                            );
+                        } else if let Some(sp) =
+                            internet::specials_in(&AddrSet::net(net).intersection(outside)).first()
+                        {
+                            let prod = &cat.id;
+                            let (range_en, range_ja) = (sp.describe(false), sp.describe(true));
+                            self.problem(
+                                span,
+                                Text::new(
+                                    format!("{net} of {prod}.{role} is outside every zone, in {range_en}, which is not the internet"),
+                                    format!("{prod}.{role} の {net} はどのゾーンにも属さず、インターネットでもない {range_ja} にあります"),
+                                ),
+                                Some(tr!(
+                                    "add its network to a zone, or list it under `internet: {{include: [...]}}` if it is reached through the internet side",
+                                    "そのネットワークをゾーンに追加するか、インターネット側から到達するなら `internet: {{include: [...]}}` に記載してください"
                                 )),
                             );
                         } else if homes.first().is_some_and(|z| z.id == INTERNET)

@@ -24,9 +24,13 @@ pub struct RawSite {
     /// Optional description.
     #[serde(default)]
     pub description: Option<Text>,
-    /// Named zones with their CIDRs; `internet` is everything no zone claims.
+    /// Named zones with their CIDRs; `internet` is everything no zone claims, except the
+    /// private and special-purpose ranges (see `internet`).
     #[serde(default)]
     pub zones: Vec<RawZone>,
+    /// What the `internet` zone holds besides public addresses.
+    #[serde(default)]
+    pub internet: Option<RawInternet>,
     /// Deployed products.
     pub products: Vec<RawProduct>,
     /// Network firewalls between zones.
@@ -50,6 +54,23 @@ pub struct RawZone {
     /// Display name.
     #[serde(default)]
     pub name: Option<Text>,
+}
+
+/// The `internet` zone: by default every address no zone claims except the private and
+/// special-purpose ranges (RFC 1918 and 6598 private and shared space, link-local, unique local
+/// fc00::/7, loopback, multicast, documentation, …), which are nobody's: an endpoint there must
+/// be in a zone.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawInternet {
+    /// `true`: every address no zone claims is internet, private and special ranges included.
+    #[serde(default)]
+    pub include_private: bool,
+    /// Special-purpose ranges (or parts of them) that count as internet at this site, e.g. a
+    /// partner's private network reached through the internet side.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub include: Vec<SpStr>,
 }
 
 /// A deployed product.

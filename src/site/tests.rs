@@ -104,3 +104,127 @@ fn schema_lists_the_sections() {
         assert!(s.contains(k), "{k}");
     }
 }
+
+#[test]
+fn internet_excludes_private_ranges_unless_included() {
+    let s = load_str(SITE).unwrap();
+    let inet = &s.zone("internet").unwrap().set;
+    for a in ["8.8.8.8", "172.32.0.1", "2606:4700::1111"] {
+        assert!(inet.contains(a.parse().unwrap()), "{a}");
+    }
+    for a in [
+        "10.30.0.1",
+        "172.16.0.1",
+        "192.168.1.1",
+        "100.64.0.1",
+        "169.254.0.1",
+        "127.0.0.1",
+        "224.0.0.1",
+        "203.0.113.7",
+        "fd00::1",
+        "fe80::1",
+        "2001:db8:99::1",
+    ] {
+        let ip = a.parse().unwrap();
+        assert!(!inet.contains(ip), "{a} is not internet");
+        assert!(s.zone_of_ip(ip).is_none(), "{a} is in no zone");
+        assert!(s.outside.contains(ip), "{a}");
+    }
+    // Zones, internet and outside partition the address space.
+    let mut all = s.outside.clone();
+    for z in &s.zones {
+        assert!(
+            all.intersection(&z.set.only_v4().union(&z.set.only_v6()))
+                .is_empty()
+        );
+        all.extend(&z.set.only_v4().union(&z.set.only_v6()));
+    }
+    assert!(all == AddrSet::everything());
+
+    // Opting in: everything no zone claims is internet again.
+    let all_in =
+        load_str(&SITE.replace("products:", "internet: {include_private: true}\nproducts:"))
+            .unwrap();
+    assert!(all_in.outside.is_empty());
+    assert!(
+        all_in
+            .zone("internet")
+            .unwrap()
+            .set
+            .contains("192.168.1.1".parse().unwrap())
+    );
+    // Or just some ranges.
+    let some = load_str(&SITE.replace(
+        "products:",
+        "internet: {include: [192.168.100.0/24]}\nproducts:",
+    ))
+    .unwrap();
+    let inet = &some.zone("internet").unwrap().set;
+    assert!(inet.contains("192.168.100.1".parse().unwrap()));
+    assert!(!inet.contains("192.168.101.1".parse().unwrap()));
+    let e = errors(&SITE.replace(
+        "products:",
+        "internet: {include: [10.20.1.0/24, nonsense]}\nproducts:",
+    ));
+    assert!(
+        e.contains("10.20.1.0/24 overlaps a zone") && e.contains("`nonsense` is not"),
+        "{e}"
+    );
+}
+
+#[test]
+fn endpoints_in_private_space_must_be_in_a_zone() {
+    let e = errors(&SITE.replace("ad: 10.10.0.4", "ad: 172.16.5.4"));
+    assert!(
+        e.contains("172.16.5.4/32 of devicelock.ad is outside every zone, in 172.16.0.0/12 (private, RFC 1918), which is not the internet"),
+        "{e}"
+    );
+    // A documentation address stands for a public one only when the site says so.
+    let inet = SITE.replace(
+        "      ad: 10.10.0.4",
+        "      ad: 10.10.0.4\n  - product: tmws\n    roles: {client: zone:clients, cloud_proxy: 203.0.113.7}",
+    );
+    assert!(errors(&inet).contains("203.0.113.0/24 (documentation, RFC 5737)"));
+    assert!(
+        load_str(&inet.replace(
+            "products:",
+            "internet: {include: [203.0.113.0/24]}\nproducts:"
+        ))
+        .is_ok()
+    );
+}
+
+#[test]
+fn roles_on_the_internet_warn_about_unclaimed_private_ranges() {
+    let text = SITE.replace(
+        "      ad: 10.10.0.4",
+        "      ad: 10.10.0.4\n  - product: tmws\n    roles: {client: zone:clients, cloud: zone:internet}",
+    );
+    let s = load_str(&text).unwrap();
+    let w: Vec<&Text> = s
+        .warnings
+        .iter()
+        .filter(|w| w.en.contains("stand for the internet"))
+        .collect();
+    assert_eq!(w.len(), 1, "{:?}", s.warnings);
+    assert!(
+        w[0].en.starts_with("tmws.cloud stand for the internet")
+            && w[0]
+                .en
+                .contains("10.0.0.0/8 (private, RFC 1918) outside the zones")
+            && w[0].en.contains("192.168.0.0/16 (private, RFC 1918)")
+            && w[0].en.contains("fc00::/7 (unique local, RFC 4193)")
+            && !w[0].en.contains("203.0.113.0/24"),
+        "{}",
+        w[0].en
+    );
+    assert!(w[0].ja.contains("プライベート範囲"));
+    // Opted in: nothing to warn about.
+    let s = load_str(&text.replace("products:", "internet: {include_private: true}\nproducts:"))
+        .unwrap();
+    assert!(
+        !s.warnings
+            .iter()
+            .any(|w| w.en.contains("stand for the internet"))
+    );
+}

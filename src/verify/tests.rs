@@ -253,8 +253,8 @@ fn internet_hosts_get_required_checks_only() {
     let (site, pl) = load("examples/hq.yaml");
     let host = resolve_host(&site, "10.20.1.5").unwrap();
     // A cloud proxy address picked with --to: the proxy port is checked, nothing else.
-    let pp = probe_plan(&site, &pl, &host, Some("203.0.113.7")).unwrap();
+    let pp = probe_plan(&site, &pl, &host, Some("93.184.216.34")).unwrap();
     assert!(!pp.checks.is_empty());
     assert!(pp.checks.iter().all(|c| c.expect == Expect::Open));
-    assert_eq!(pp.internet, vec![ip("203.0.113.7")]);
+    assert_eq!(pp.internet, vec![ip("93.184.216.34")]);
 }

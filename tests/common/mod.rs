@@ -2,9 +2,11 @@
 #![allow(dead_code)]
 
 pub mod differential;
+pub mod evaluate;
 pub mod netns;
 pub mod oracle;
 pub mod rulegen;
+pub mod sample;
 
 use std::process::Command as Std;
 

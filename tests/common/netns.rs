@@ -179,6 +179,15 @@ impl Lab {
         }
     }
 
+    /// Add iptables-restore (and ip6tables-restore) input to the router's rules
+    /// (`--noflush`: what is there stays).
+    pub fn add_iptables(&self, v4: &str, v6: Option<&str>) {
+        self.stdin_run(&self.router, &["iptables-restore", "--noflush"], v4);
+        if let Some(v6) = v6 {
+            self.stdin_run(&self.router, &["ip6tables-restore", "--noflush"], v6);
+        }
+    }
+
     /// Remove every rule from the router (both front ends share the kernel's nftables).
     pub fn flush(&self) {
         run(&[
