@@ -977,11 +977,11 @@ fn target(
                     clear: m | v,
                     xor: v,
                 }
-            } else if let Some(v) = opt("--or-mark").and_then(|x| parse_u32(x)) {
+            } else if let Some(v) = opt("--or-mark").and_then(parse_u32) {
                 Effect::Mark { clear: v, xor: v }
-            } else if let Some(v) = opt("--and-mark").and_then(|x| parse_u32(x)) {
+            } else if let Some(v) = opt("--and-mark").and_then(parse_u32) {
                 Effect::Mark { clear: !v, xor: 0 }
-            } else if let Some(v) = opt("--xor-mark").and_then(|x| parse_u32(x)) {
+            } else if let Some(v) = opt("--xor-mark").and_then(parse_u32) {
                 Effect::Mark { clear: 0, xor: v }
             } else {
                 Effect::MarkUnknown { mask: u32::MAX }
@@ -999,11 +999,11 @@ fn target(
                     clear: m | v,
                     xor: v,
                 }
-            } else if let Some(v) = opt("--or-mark").and_then(|x| parse_u32(x)) {
+            } else if let Some(v) = opt("--or-mark").and_then(parse_u32) {
                 Effect::CtMark { clear: v, xor: v }
-            } else if let Some(v) = opt("--and-mark").and_then(|x| parse_u32(x)) {
+            } else if let Some(v) = opt("--and-mark").and_then(parse_u32) {
                 Effect::CtMark { clear: !v, xor: 0 }
-            } else if let Some(v) = opt("--xor-mark").and_then(|x| parse_u32(x)) {
+            } else if let Some(v) = opt("--xor-mark").and_then(parse_u32) {
                 Effect::CtMark { clear: 0, xor: v }
             } else if has("--save-mark") || has("--restore-mark") {
                 let all = opt("--mask").and_then(parse_u32);
@@ -1109,7 +1109,7 @@ COMMIT
         assert_eq!(fwd.rules[2].verdict, Verdict::Jump("svc".into()));
         assert_eq!(fwd.rules[3].unsupported(), ["-m recent --rcheck"]);
         assert_eq!(fwd.rules[3].origin, "line 24");
-        assert!(fwd.rules[5].matches.to_owned() != Match::True);
+        assert!(fwd.rules[5].matches != Match::True);
         let raw = rs
             .chains
             .iter()

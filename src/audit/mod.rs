@@ -693,7 +693,7 @@ fn audit_here(rs: &Ruleset, point: Point<'_>) -> Result<AuditReport, Exhausted> 
         if exact
             && hit
             && paths.iter().all(|p| {
-                !p.result.hits.get(&(ci, ri)).is_some_and(|h| !s.is_empty(h))
+                p.result.hits.get(&(ci, ri)).is_none_or(|h| s.is_empty(h))
                     || p.result.redundant.contains(&(ci, ri))
             })
         {

@@ -327,11 +327,7 @@ impl Match {
     /// The texts of its unknown parts.
     pub fn unknowns(&self, out: &mut Vec<String>) {
         match self {
-            Match::Unknown { text } => {
-                if !out.contains(text) {
-                    out.push(text.clone())
-                }
-            }
+            Match::Unknown { text } if !out.contains(text) => out.push(text.clone()),
             Match::Not { of } => of.unknowns(out),
             Match::All { of } | Match::Any { of } => of.iter().for_each(|m| m.unknowns(out)),
             _ => {}

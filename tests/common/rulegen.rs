@@ -268,10 +268,8 @@ pub fn iptables(seed: u64, v6: bool) -> String {
                 // User chains are jumped to from any hook: no interface matches there.
                 let c = if user.is_some() { Ctx::Pre } else { *ctx };
                 let m = ipt_match(&mut r, v6, c);
-                if m.starts_with("-i") || m.starts_with("! -i") {
-                    if user.is_some() {
-                        continue;
-                    }
+                if (m.starts_with("-i") || m.starts_with("! -i")) && user.is_some() {
+                    continue;
                 }
                 ms.push(m);
             }
