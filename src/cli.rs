@@ -270,6 +270,8 @@ fn install_error_style() {
 }
 
 fn print(text: &str) {
+    // Values are escaped where they are placed; this is the net behind that (crate::escape).
+    let text = crate::escape::terminal_safe(text);
     let mut out = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth a panic.
     let _ = out.write_all(text.as_bytes());
@@ -402,7 +404,8 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             }
             let rendered = crate::render::render(&rs, target.unwrap_or(pt.target));
             for n in &rendered.notes {
-                eprintln!("{}: {}", lang.pick("note", "注意"), n.message.get(lang));
+                let msg = crate::escape::terminal_safe(n.message.get(lang));
+                eprintln!("{}: {msg}", lang.pick("note", "注意"));
             }
             match output {
                 Some(path) => {

@@ -46,7 +46,7 @@ pub fn list(catalogs: &Catalogs, format: Format, lang: Lang) -> String {
         Format::Table => {
             let mut t = new_table(header);
             for r in rows {
-                t.add_row(r);
+                t.add_row(crate::output::row(r));
             }
             format!("{t}\n")
         }
@@ -149,7 +149,7 @@ pub fn show(c: &Catalog, format: Format, lang: Lang) -> String {
         } else {
             let mut t = new_table(header);
             for r in rows {
-                t.add_row(r);
+                t.add_row(crate::output::row(r));
             }
             let _ = writeln!(out, "{t}");
         }

@@ -219,7 +219,7 @@ pub fn diff(
                 _ => {
                     let mut t = new_table(header);
                     for r in rows {
-                        t.add_row(r);
+                        t.add_row(crate::output::row(r));
                     }
                     format!("{t}\n")
                 }

@@ -279,7 +279,7 @@ pub fn render(
                 } else {
                     let mut t = new_table(header);
                     for r in rows {
-                        t.add_row(r);
+                        t.add_row(crate::output::row(r));
                     }
                     let _ = writeln!(out, "{t}");
                 }

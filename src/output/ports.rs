@@ -168,7 +168,7 @@ fn table(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> String {
     } else {
         let mut t = new_table(header(lang));
         for c in cells(&rows) {
-            t.add_row(c);
+            t.add_row(crate::output::row(c));
         }
         let _ = writeln!(out, "{t}");
         let _ = writeln!(

@@ -161,12 +161,12 @@ fn listen_table(r: &BindReport, lang: Lang) -> String {
                 .map(|(_, _, s)| s.clone())
                 .unwrap_or_default()
         };
-        t.add_row(vec![
+        t.add_row(crate::output::row([
             a.to_string(),
             p.to_string(),
             find(&bound_req),
             find(&bound_can),
-        ]);
+        ]));
     }
     let _ = writeln!(out, "{t}");
     for (a, p, list) in grouped(r.with(|s| *s == PortStatus::Occupied)) {
@@ -261,7 +261,7 @@ pub fn listen_done(stop: Stop, hits: &[Hit], format: VerifyFormat, lang: Lang) -
     ]);
     for h in hits {
         let from: Vec<String> = h.from.iter().map(|a| a.to_string()).collect();
-        t.add_row(vec![
+        t.add_row(crate::output::row([
             h.addr.to_string(),
             format!("{}/{}", h.protocol, h.port),
             h.count.to_string(),
@@ -276,7 +276,7 @@ pub fn listen_done(stop: Stop, hits: &[Hit], format: VerifyFormat, lang: Lang) -
             } else {
                 String::new()
             },
-        ]);
+        ]));
     }
     let _ = writeln!(out, "{t}");
     out
@@ -399,13 +399,13 @@ pub fn probe_dry_run(p: &ProbePlan, format: VerifyFormat, lang: Lang) -> String 
             Expect::Open => lang.pick("open", "開"),
             Expect::Closed => lang.pick("closed", "閉"),
         };
-        t.add_row(vec![
+        t.add_row(crate::output::row([
             e.into(),
             s,
             d,
             format!("{pr}/{}", port_list(ports)),
             why,
-        ]);
+        ]));
     }
     let mut out = format!(
         "{} {}: {} {}\n{t}\n",
@@ -479,7 +479,7 @@ fn probe_table(r: &ProbeReport, lang: Lang) -> String {
                 x.check.because.join(", ")
             )
         };
-        t.add_row(vec![
+        t.add_row(crate::output::row([
             x.result.as_str().to_string(),
             expect.to_string(),
             x.check.src.map(|a| a.to_string()).unwrap_or_default(),
@@ -487,7 +487,7 @@ fn probe_table(r: &ProbeReport, lang: Lang) -> String {
             format!("{}/{}", x.check.protocol, x.check.port),
             rtt_text(x),
             format!("{why}\n{}", observed_text(&x.observed, lang)),
-        ]);
+        ]));
     }
     if rows > 0 {
         let _ = writeln!(out, "{t}");

@@ -16,7 +16,7 @@ use ipnet::IpNet;
 use crate::addr::AddrSet;
 use crate::catalog::Protocol;
 use crate::i18n::Text;
-use crate::render::{Family, Note, Rendered, RuleSet, header_lines};
+use crate::render::{Family, Note, Rendered, RuleSet, comment_text, header_lines};
 use crate::site::Target;
 use crate::tr;
 
@@ -60,7 +60,7 @@ pub fn render(rs: &RuleSet) -> Rendered {
         let _ = writeln!(out, "! {l}");
     }
     for n in &rs.notes {
-        let _ = writeln!(out, "! NOTE: {}", n.message.en);
+        let _ = writeln!(out, "! NOTE: {}", comment_text(&n.message.en));
     }
     let sides: Vec<(Vec<String>, AddrSet)> = if rs.sides.is_empty() {
         vec![(
@@ -89,7 +89,7 @@ pub fn render(rs: &RuleSet) -> Rendered {
         let _ = writeln!(
             out,
             "!\n! Apply inbound on the interface facing {}:\n!   ip access-group {name} in",
-            zones.join(", ")
+            comment_text(&zones.join(", "))
         );
         let _ = writeln!(
             out,
@@ -101,7 +101,12 @@ pub fn render(rs: &RuleSet) -> Rendered {
             let from_here = src.intersection(side);
             let to_here = dst.intersection(side);
             if !from_here.is_empty() {
-                let _ = writeln!(out, " remark {} ({})", r.comment(), r.sources.join(", "));
+                let _ = writeln!(
+                    out,
+                    " remark {} ({})",
+                    r.comment(),
+                    comment_text(&r.sources.join(", "))
+                );
                 for s in from_here.nets() {
                     for d in dst.nets() {
                         for (a, b) in &r.ports {

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use crate::i18n::Text;
 use crate::plan::Direction;
-use crate::render::{Family, Note, Rendered, RuleSet, header_lines};
+use crate::render::{Family, Note, Rendered, RuleSet, comment_text, header_lines};
 use crate::site::Target;
 
 fn service_name(rs: &RuleSet, r: &crate::render::Rule) -> String {
@@ -38,7 +38,7 @@ pub fn render(rs: &RuleSet) -> Rendered {
         let _ = writeln!(out, "# {l}");
     }
     for n in &rs.notes {
-        let _ = writeln!(out, "# NOTE: {}", n.message.en);
+        let _ = writeln!(out, "# NOTE: {}", comment_text(&n.message.en));
     }
     out.push_str("set -eu\nZONE=\"${PORTPLAN_ZONE:-public}\"\nDIR=/etc/firewalld/services\n\n");
     out.push_str("# Remove what an earlier run created.\n");
@@ -61,7 +61,7 @@ pub fn render(rs: &RuleSet) -> Rendered {
             "# r{}: {} ({})",
             r.n,
             r.requirements.join(" "),
-            r.sources.join(", ")
+            comment_text(&r.sources.join(", "))
         );
         let _ = writeln!(
             out,

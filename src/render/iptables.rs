@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 
 use crate::plan::Direction;
-use crate::render::{Family, Rendered, Rule, RuleSet, header_lines};
+use crate::render::{Family, Rendered, Rule, RuleSet, comment_text, header_lines};
 use crate::site::Target;
 
 fn port_chunks(rule: &Rule) -> Vec<String> {
@@ -45,7 +45,7 @@ fn table(rs: &RuleSet, family: Family) -> String {
         let _ = writeln!(out, "# {l}");
     }
     for n in &rs.notes {
-        let _ = writeln!(out, "# NOTE: {}", n.message.en);
+        let _ = writeln!(out, "# NOTE: {}", comment_text(&n.message.en));
     }
     let (input, forward, output) = if host {
         ("DROP", "ACCEPT", "DROP")

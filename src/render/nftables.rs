@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use crate::plan::Direction;
-use crate::render::{Addrs, Family, Rendered, Rule, RuleSet, header_lines};
+use crate::render::{Addrs, Family, Rendered, Rule, RuleSet, comment_text, header_lines};
 use crate::site::Target;
 
 /// nft identifiers: letters, digits, `_`.
@@ -138,7 +138,7 @@ pub fn render(rs: &RuleSet) -> Rendered {
         let _ = writeln!(out, "# {l}");
     }
     for n in &rs.notes {
-        let _ = writeln!(out, "# NOTE: {}", n.message.en);
+        let _ = writeln!(out, "# NOTE: {}", comment_text(&n.message.en));
     }
     let _ = writeln!(
         out,

@@ -10,11 +10,21 @@ use std::fmt::Write as _;
 
 use crate::i18n::Text;
 use crate::plan::Direction;
-use crate::render::{Note, Rendered, RuleSet, header_lines};
+use crate::render::{Note, Rendered, RuleSet, comment_text, header_lines};
 use crate::site::Target;
 
+/// A PowerShell single-quoted string. PowerShell also closes such a string on the typographic
+/// single quotes (U+2018, U+2019, U+201A, U+201B), so those are doubled as well.
 fn ps(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
+    let mut out = String::from("'");
+    for c in s.chars() {
+        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201a}' | '\u{201b}') {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
 }
 
 fn group(rule: &crate::render::Rule) -> String {
@@ -33,7 +43,7 @@ pub fn render(rs: &RuleSet) -> Rendered {
         let _ = writeln!(out, "# {l}");
     }
     for n in &rs.notes {
-        let _ = writeln!(out, "# NOTE: {}", n.message.en);
+        let _ = writeln!(out, "# NOTE: {}", comment_text(&n.message.en));
     }
     out.push_str("#Requires -RunAsAdministrator\n$ErrorActionPreference = 'Stop'\n\n");
     let mut groups: Vec<String> = rs.rules.iter().map(group).collect();
