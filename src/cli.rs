@@ -441,7 +441,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             let cats = catalogs(&cli)?;
             let site = crate::site::load_path(site, &cats)?;
             let pt = one_point(&site, point.as_deref())?;
-            let text = std::fs::read_to_string(ruleset).map_err(|e| Error::io(ruleset, e))?;
+            let text = crate::diag::read_text(ruleset)?;
             let rs = crate::audit::read(&text, *kind).map_err(|m| {
                 let f = ruleset.display().to_string();
                 Error::usage(

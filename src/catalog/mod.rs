@@ -393,7 +393,7 @@ impl Catalogs {
 
 /// Load and check a catalog file.
 pub fn load_path(path: &Path) -> Result<Catalog> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::diag::read_text(path)?;
     load(SourceFile::new(path.display().to_string(), text))
 }
 

@@ -167,7 +167,7 @@ impl Site {
 
 /// Load and check a site file.
 pub fn load_path(path: &Path, catalogs: &Catalogs) -> Result<Site> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::diag::read_text(path)?;
     load(SourceFile::new(path.display().to_string(), text), catalogs)
 }
 
