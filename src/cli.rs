@@ -409,16 +409,10 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             }
             match output {
                 Some(path) => {
-                    let files: Vec<(PathBuf, String)> = rendered
-                        .files
-                        .iter()
-                        .map(|(suffix, text)| {
-                            let mut p = path.clone().into_os_string();
-                            p.push(suffix);
-                            (PathBuf::from(p), text.clone())
-                        })
-                        .collect();
-                    crate::fsutil::write_all_atomic(&files)?;
+                    // FILE + suffix each, all or nothing; `-` or a device gets what stdout gets.
+                    crate::fsutil::write_output_set(path, &rendered.files, |suffix| {
+                        format!("\n# ---- {suffix} ----\n")
+                    })?;
                 }
                 None => {
                     for (i, (suffix, text)) in rendered.files.iter().enumerate() {
@@ -523,7 +517,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
             bar.finish_and_clear();
             let text = output::verify::probe(&report, *format, lang);
             if let Some(path) = out_file {
-                crate::fsutil::write_all_atomic(&[(path.clone(), text.clone())])?;
+                crate::fsutil::write_output(path, text.as_bytes())?;
             }
             print(&text);
             return Ok(if report.ok() {
@@ -587,7 +581,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
                 ReportFormat::Xlsx => {
                     let bytes = crate::report::xlsx::render(&report)?;
                     let path = output.as_deref().expect("checked above");
-                    crate::fsutil::write_bytes_atomic(path, &bytes)?;
+                    crate::fsutil::write_output(path, &bytes)?;
                     return Ok(EXIT_OK);
                 }
                 ReportFormat::Md => crate::report::markdown::render(&report),
@@ -596,7 +590,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
                 ReportFormat::Dot => crate::report::dot::render(&report),
             };
             match output {
-                Some(path) => crate::fsutil::write_all_atomic(&[(path.clone(), text)])?,
+                Some(path) => crate::fsutil::write_output(path, text.as_bytes())?,
                 None => print(&text),
             }
         }
