@@ -41,6 +41,9 @@ pub struct Zone {
     pub name: Option<Text>,
     /// Its addresses; the internet zone's is the complement of all others.
     pub set: AddrSet,
+    /// The CIDRs as written (host bits cleared), for their broadcast addresses; none for the
+    /// internet zone.
+    pub nets: Vec<IpNet>,
 }
 
 /// One product as deployed at the site.
@@ -280,7 +283,77 @@ fn looks_like_fqdn(s: &str) -> bool {
             .is_some_and(|tld| tld.chars().any(|c| c.is_ascii_alphabetic()))
 }
 
+/// At most this many overlapping zone CIDRs are reported one by one; the rest are counted.
+const MAX_OVERLAPS: usize = 20;
+
 impl Checker<'_> {
+    /// Report CIDRs that overlap another zone CIDR (of any zone, the same one included), in
+    /// O(n log n): sorted by first address, each CIDR is compared with the one seen so far that
+    /// reaches furthest (CIDRs nest or are disjoint, so that one contains it). Each overlapping
+    /// CIDR is reported once, at its own place, naming the one before it in the file; after
+    /// [`MAX_OVERLAPS`] of them, one more problem counts the rest.
+    fn overlaps(&mut self, nets: &[(String, IpNet, Option<Range<usize>>)]) {
+        let bounds = |n: &IpNet| match n {
+            IpNet::V4(n) => (
+                false,
+                u128::from(u32::from(n.network())),
+                u128::from(u32::from(n.broadcast())),
+            ),
+            IpNet::V6(n) => (true, u128::from(n.network()), u128::from(n.broadcast())),
+        };
+        let mut order: Vec<usize> = (0..nets.len()).collect();
+        order.sort_by_key(|&i| {
+            let (v6, lo, hi) = bounds(&nets[i].1);
+            (v6, lo, std::cmp::Reverse(hi), i)
+        });
+        // (later in the file, earlier in the file)
+        let mut pairs: Vec<(usize, usize)> = Vec::new();
+        let mut reach: Option<(bool, u128, usize)> = None;
+        for &i in &order {
+            let (v6, lo, hi) = bounds(&nets[i].1);
+            match reach {
+                Some((f, end, j)) if f == v6 && lo <= end => {
+                    pairs.push((i.max(j), i.min(j)));
+                    if hi > end {
+                        reach = Some((v6, hi, i));
+                    }
+                }
+                _ => reach = Some((v6, hi, i)),
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup_by_key(|p| p.0);
+        for &(later, earlier) in pairs.iter().take(MAX_OVERLAPS) {
+            let (id, net, span) = &nets[later];
+            let (other, onet, _) = &nets[earlier];
+            self.problem(
+                span.clone(),
+                tr!(
+                    "{net} of zone `{id}` overlaps {onet} of zone `{other}`",
+                    "ゾーン `{id}` の {net} がゾーン `{other}` の {onet} と重なっています"
+                ),
+                Some(tr!(
+                    "an address belongs to exactly one zone",
+                    "アドレスはちょうど 1 つのゾーンに属します"
+                )),
+            );
+        }
+        if let Some(&(next, _)) = pairs.get(MAX_OVERLAPS) {
+            let more = pairs.len() - MAX_OVERLAPS;
+            self.problem(
+                nets[next].2.clone(),
+                tr!(
+                    "… and {more} more zone CIDR(s) overlap an earlier one (the first {MAX_OVERLAPS} are listed)",
+                    "… ほかに {more} 件のゾーンの CIDR が先に書かれた CIDR と重なっています (最初の {MAX_OVERLAPS} 件を表示)"
+                ),
+                Some(tr!(
+                    "an address belongs to exactly one zone",
+                    "アドレスはちょうど 1 つのゾーンに属します"
+                )),
+            );
+        }
+    }
+
     fn span<T>(&self, s: &Spanned<T>) -> Option<Range<usize>> {
         span_of(self.file, &s.referenced)
     }
@@ -318,24 +391,13 @@ impl Checker<'_> {
                 continue;
             }
             let mut set = AddrSet::new();
+            let mut nets = Vec::new();
             for c in &z.cidrs {
                 match parse_net(&c.value) {
                     Some(net) => {
-                        let span = self.span(c);
-                        for (other, onet, _) in &zone_spans {
-                            if onet.contains(&net) || net.contains(onet) || overlaps(onet, &net) {
-                                self.problem(
-                                    span.clone(),
-                                    tr!(
-                                        "{net} of zone `{id}` overlaps {onet} of zone `{other}`",
-                                        "ゾーン `{id}` の {net} がゾーン `{other}` の {onet} と重なっています"
-                                    ),
-                                    Some(tr!("an address belongs to exactly one zone", "アドレスはちょうど 1 つのゾーンに属します")),
-                                );
-                            }
-                        }
-                        zone_spans.push((id.clone(), net, span));
+                        zone_spans.push((id.clone(), net, self.span(c)));
                         set.insert_net(net);
+                        nets.push(net);
                     }
                     None => {
                         let t = &c.value;
@@ -357,8 +419,10 @@ impl Checker<'_> {
                 id: id.clone(),
                 name: z.name.clone(),
                 set,
+                nets,
             });
         }
+        self.overlaps(&zone_spans);
         let mut claimed = AddrSet::new();
         for z in &zones {
             claimed.extend(&z.set);
@@ -367,6 +431,7 @@ impl Checker<'_> {
             id: INTERNET.into(),
             name: Some(tr!("Internet", "インターネット")),
             set: AddrSet::everything().difference(&claimed),
+            nets: Vec::new(),
         });
 
         let index = ZoneIndex::new(&zones);
@@ -778,10 +843,6 @@ impl Checker<'_> {
         }
         set
     }
-}
-
-fn overlaps(a: &IpNet, b: &IpNet) -> bool {
-    a.contains(&b.network()) || b.contains(&a.network())
 }
 
 /// Parse `10.0.0.1`, `10.0.0.0/24`, `2001:db8::/32`; a host bit set in a CIDR is truncated.

@@ -104,3 +104,42 @@ fn schema_lists_the_sections() {
         assert!(s.contains(k), "{k}");
     }
 }
+
+#[test]
+fn overlaps_are_found_in_n_log_n_and_counted_past_a_bound() {
+    // One CIDR repeated 10,000 times: 20 located problems and a count, quickly.
+    let mut text = String::from("name: t\nzones:\n  - id: a\n    cidrs:\n");
+    for _ in 0..10_000 {
+        text.push_str("      - 10.0.0.0/8\n");
+    }
+    text.push_str("products: []\n");
+    let t0 = std::time::Instant::now();
+    let e = load_str(&text).unwrap_err();
+    assert!(t0.elapsed() < std::time::Duration::from_secs(5));
+    let Error::Invalid { problems, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(problems.len(), MAX_OVERLAPS + 1);
+    assert!(
+        problems[MAX_OVERLAPS]
+            .message
+            .en
+            .contains("9979 more zone CIDR(s) overlap"),
+        "{:?}",
+        problems[MAX_OVERLAPS]
+    );
+    // Every overlapping CIDR is reported once, naming one it overlaps, across zones and
+    // families; disjoint ones are not.
+    let e = errors(
+        "name: t\nzones:\n  - {id: a, cidrs: [10.1.0.0/16, \"2001:db8::/32\", 192.168.0.0/24]}\n  - {id: b, cidrs: [10.0.0.0/8, 192.168.1.0/24, \"2001:db8:5::/48\"]}\n  - {id: c, cidrs: [10.1.2.0/24, 10.2.0.0/16]}\nproducts: []\n",
+    );
+    for want in [
+        "s.yaml:4:21: 10.0.0.0/8 of zone `b` overlaps 10.1.0.0/16 of zone `a`",
+        "s.yaml:4:49: 2001:db8:5::/48 of zone `b` overlaps 2001:db8::/32 of zone `a`",
+        "s.yaml:5:21: 10.1.2.0/24 of zone `c` overlaps",
+        "s.yaml:5:34: 10.2.0.0/16 of zone `c` overlaps 10.0.0.0/8 of zone `b`",
+    ] {
+        assert!(e.contains(want), "{want} in\n{e}");
+    }
+    assert_eq!(e.lines().count(), 4, "{e}");
+}
