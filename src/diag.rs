@@ -804,8 +804,16 @@ mod tests {
                 "several YAML documents",
                 "YAML 文書が複数あります",
             ),
-            ("name: a\nitems: ~\n", "expected a list", "リスト が必要です"),
-            ("name: a\n", "missing field `items`", "フィールド `items` がありません"),
+            (
+                "name: a\nitems: ~\n",
+                "expected a list",
+                "リスト が必要です",
+            ),
+            (
+                "name: a\n",
+                "missing field `items`",
+                "フィールド `items` がありません",
+            ),
             ("- a\n- b\n", "expected a mapping", "マッピング"),
         ] {
             let e = yaml_error(text);
@@ -848,7 +856,10 @@ mod tests {
             problems: vec![Problem::at(Some(off..off + 8), tr!("x", "x"), None)],
         };
         let r = shown(&e, Lang::En);
-        assert!(r.contains("bad: 2") && !r.contains("a: 1") && !r.contains("c: 3"), "{r}");
+        assert!(
+            r.contains("bad: 2") && !r.contains("a: 1") && !r.contains("c: 3"),
+            "{r}"
+        );
     }
 
     #[test]

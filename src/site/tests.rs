@@ -143,3 +143,81 @@ fn overlaps_are_found_in_n_log_n_and_counted_past_a_bound() {
     }
     assert_eq!(e.lines().count(), 4, "{e}");
 }
+
+#[test]
+fn endpoints_must_be_hosts() {
+    let zones = "zones:\n  - {id: lan, cidrs: [10.20.0.0/16]}\n";
+    let site = |ep: &str| {
+        format!(
+            "name: t\n{zones}products:\n  - product: devicelock\n    roles:\n      service: zone:lan\n      console: {ep}\n"
+        )
+    };
+    for (ep, why) in [
+        ("0.0.0.0", "the unspecified address"),
+        ("224.0.0.1", "a multicast address"),
+        ("255.255.255.255", "the limited broadcast address"),
+        ("240.0.0.1", "a reserved address"),
+        ("0.1.2.3", "in 0.0.0.0/8"),
+        ("\"::\"", "the unspecified address"),
+        ("\"ff02::1\"", "a multicast address"),
+        ("\"::ffff:224.0.0.1\"", "a multicast address"),
+        (
+            "10.20.255.255",
+            "the broadcast address of 10.20.0.0/16 (zone `lan`)",
+        ),
+        (
+            "10.20.0.0",
+            "the network address of 10.20.0.0/16 (zone `lan`)",
+        ),
+        ("10.20.255.255/32", "the broadcast address"),
+        ("224.0.0.0/24", "a multicast address"),
+        ("\"ff02::/16\"", "a multicast address"),
+        ("0.0.0.0/8", "in 0.0.0.0/8"),
+    ] {
+        let e = errors(&site(ep));
+        assert!(
+            e.contains("s.yaml:8:16:") && e.contains("is not a host address") && e.contains(why),
+            "{ep}: {e}"
+        );
+    }
+    // Networks that hold hosts are fine, broadcast addresses and all.
+    let ipv6 =
+        "zones:\n  - {id: lan, cidrs: [10.20.0.0/16]}\n  - {id: v6, cidrs: [\"2001:db8::/64\"]}\n";
+    for (z, ep) in [
+        (zones, "10.20.0.0/16"),
+        (zones, "10.20.1.255"),
+        (zones, "10.20.1.0/24"),
+        (ipv6, "\"2001:db8::\""),
+    ] {
+        let text = format!(
+            "name: t\n{z}products:\n  - product: devicelock\n    roles:\n      service: zone:lan\n      console: {ep}\n"
+        );
+        assert!(load_str(&text).is_ok(), "{ep}: {}", errors(&text));
+    }
+    // The Japanese message exists.
+    let e = load_str(&site("224.0.0.1")).unwrap_err().plain(Lang::Ja);
+    assert!(
+        e.contains("ホストのアドレスではありません") && e.contains("マルチキャスト"),
+        "{e}"
+    );
+}
+
+#[test]
+fn public_addresses_and_hosts() {
+    for (a, public) in [
+        ("8.8.8.8", true),
+        ("10.1.2.3", false),
+        ("172.16.0.1", false),
+        ("100.64.0.1", false),
+        ("192.0.2.1", false),
+        ("127.0.0.1", false),
+        ("224.0.0.1", false),
+        ("2001:4860::8888", true),
+        ("2001:db8::1", false),
+        ("fd00::1", false),
+        ("fe80::1", false),
+        ("::ffff:8.8.8.8", true),
+    ] {
+        assert_eq!(is_public(a.parse().unwrap()), public, "{a}");
+    }
+}
