@@ -340,7 +340,8 @@ impl Catalogs {
     }
 
     /// The built-in catalogs plus every `*.yaml`/`*.yml` in `dir` (sorted by name); a catalog
-    /// with the id of one already present replaces it.
+    /// with the id of a built-in one replaces it. Two files of `dir` with the same id are an
+    /// error (located at the second one's `id:`), not a silent "last file wins".
     pub fn with_dir(dir: &Path) -> Result<Catalogs> {
         let mut set = Catalogs::builtin();
         let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
@@ -349,8 +350,36 @@ impl Catalogs {
             .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
             .collect();
         paths.sort();
+        let mut seen: HashMap<String, String> = HashMap::new();
         for p in paths {
-            let c = load_path(&p)?;
+            let file = SourceFile::new(p.display().to_string(), crate::diag::read_text(&p)?);
+            let c = load(file.clone())?;
+            if let Some(first) = seen.get(&c.id) {
+                let (id, first) = (&c.id, crate::escape::escape_controls(first));
+                // The top-level `id:` line; the file checked, so it has one.
+                let mut at = 0;
+                let span = file.text.split_inclusive('\n').find_map(|l| {
+                    let start = at;
+                    at += l.len();
+                    l.starts_with("id:")
+                        .then(|| start..start + l.trim_end().len())
+                });
+                return Err(Error::Invalid {
+                    file,
+                    problems: vec![Problem::at(
+                        span,
+                        tr!(
+                            "product id `{id}` is already defined by {first}",
+                            "製品 id `{id}` は {first} ですでに定義されています"
+                        ),
+                        Some(tr!(
+                            "each catalog of --catalog-dir needs its own id: remove or rename one",
+                            "--catalog-dir のカタログには別々の id が必要です: どちらかを削除するか id を変えてください"
+                        )),
+                    )],
+                });
+            }
+            seen.insert(c.id.clone(), file.name.clone());
             set.insert(c);
         }
         Ok(set)

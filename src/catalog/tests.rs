@@ -176,3 +176,27 @@ fn schema_describes_the_format() {
         assert!(text.contains(key), "schema lacks {key}");
     }
 }
+
+#[test]
+fn duplicate_ids_across_a_catalog_dir_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.yaml"), MINIMAL).unwrap();
+    let c = Catalogs::with_dir(dir.path()).unwrap();
+    assert!(c.get("demo").is_ok());
+    // Replacing a built-in is fine.
+    std::fs::write(
+        dir.path().join("b.yaml"),
+        MINIMAL.replace("id: demo", "id: tmws"),
+    )
+    .unwrap();
+    assert!(Catalogs::with_dir(dir.path()).is_ok());
+    // Two files of the directory with one id: the second is located.
+    std::fs::write(dir.path().join("c.yml"), MINIMAL).unwrap();
+    let e = Catalogs::with_dir(dir.path()).unwrap_err();
+    let en = e.plain(Lang::En);
+    assert!(
+        en.contains("c.yml:2:1: product id `demo` is already defined by") && en.contains("a.yaml"),
+        "{en}"
+    );
+    assert!(e.plain(Lang::Ja).contains("すでに定義されています"));
+}
