@@ -252,7 +252,7 @@ pub fn main() -> ExitCode {
     match run(cli, lang) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("{:?}", e.to_report(lang));
+            eprint!("{}", e.report_text(lang));
             ExitCode::from(e.exit_code())
         }
     }
@@ -308,7 +308,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
                     }
                     Err(e) => {
                         failed += 1;
-                        eprintln!("{:?}", e.to_report(lang));
+                        eprint!("{}", e.report_text(lang));
                     }
                 }
             }

@@ -228,6 +228,13 @@ impl Error {
         }
     }
 
+    /// The report in `lang` as text, ending with a line break: formatted in memory, so the
+    /// caller writes it at once (miette writes character by character, which on unbuffered
+    /// stderr is one system call each).
+    pub fn report_text(&self, lang: Lang) -> String {
+        format!("{:?}\n", self.to_report(lang))
+    }
+
     /// A report in `lang` for the terminal.
     pub fn to_report(&self, lang: Lang) -> miette::Report {
         match self {
@@ -242,13 +249,10 @@ impl Error {
                             locate(file, p.span.as_ref()),
                             escape_controls(p.message.get(lang))
                         ),
-                        src: Some(snippet.clone()),
-                        labels: p
-                            .span
-                            .iter()
-                            .map(|s| {
-                                LabeledSpan::new_primary_with_span(None, first_line(&file.text, s))
-                            })
+                        src: snippet_span(&file.text, p.span.as_ref()).map(|_| snippet.clone()),
+                        labels: snippet_span(&file.text, p.span.as_ref())
+                            .map(|s| LabeledSpan::new_primary_with_span(None, s))
+                            .into_iter()
                             .collect(),
                         help: p
                             .help
@@ -282,19 +286,19 @@ impl Error {
                 // A file that is not YAML, or whose top level is not a mapping, is probably not
                 // a site or catalog at all (a key file, a log): none of its lines are shown.
                 // Otherwise only the offending line.
+                let mapping = parses_as_mapping(&file.text);
                 let span = error
                     .location()
                     .and_then(|l| span_of(file, &l))
-                    .filter(|_| parses_as_mapping(&file.text));
-                let help = yaml_help(error, span.is_some()).map(|h| h.get(lang).to_string());
+                    .filter(|_| mapping);
+                let help = yaml_help(error, mapping).map(|h| h.get(lang).to_string());
+                let span = snippet_span(&file.text, span.as_ref());
                 miette::Report::new(Rendered {
                     message,
                     src: span.as_ref().map(|_| Snippet::of(file)),
                     labels: span
-                        .iter()
-                        .map(|s| {
-                            LabeledSpan::new_primary_with_span(None, first_line(&file.text, s))
-                        })
+                        .into_iter()
+                        .map(|s| LabeledSpan::new_primary_with_span(None, s))
                         .collect(),
                     help,
                     related: vec![],
@@ -345,10 +349,24 @@ fn yaml_location(file: &SourceFile, error: &serde_saphyr::Error) -> String {
     }
 }
 
+/// A snippet line longer than this is not shown (the message still says where): a
+/// megabyte-long line would be printed once per problem.
+const MAX_SNIPPET_LINE: usize = 400;
+
+/// The span a snippet labels: `span` cut at the end of its first line, or nothing when that
+/// line is longer than [`MAX_SNIPPET_LINE`] bytes.
+fn snippet_span(text: &str, span: Option<&Range<usize>>) -> Option<Range<usize>> {
+    let s = first_line(text, span?);
+    let from = text[..s.start].rfind('\n').map_or(0, |i| i + 1);
+    let to = text[s.end..].find('\n').map_or(text.len(), |i| s.end + i);
+    (to - from <= MAX_SNIPPET_LINE).then_some(s)
+}
+
 /// `span` cut at the end of its first line: a report shows at most the offending line.
 fn first_line(text: &str, span: &Range<usize>) -> Range<usize> {
-    let start = span.start.min(text.len());
-    let end = span.end.clamp(start, text.len());
+    // On character boundaries, whatever the span says: slicing must not panic.
+    let start = floor_char_boundary(text, span.start.min(text.len()));
+    let end = floor_char_boundary(text, span.end.clamp(start, text.len()));
     let end = text
         .get(start..end)
         .and_then(|t| t.find('\n'))

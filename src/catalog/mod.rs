@@ -189,6 +189,10 @@ pub struct Requirement {
     pub findings: Vec<Finding>,
 }
 
+/// At most this many role pairs (from × to, twice when both ways) over a catalog's
+/// requirements; real catalogs have dozens.
+pub const MAX_ROLE_PAIRS: usize = 20_000;
+
 impl Requirement {
     /// Every (initiator, acceptor) pair, forward pairs first, then the reversed ones when
     /// `both_ways`; no pair twice.
@@ -202,13 +206,15 @@ impl Requirement {
             .iter()
             .flat_map(|t| self.from.iter().map(move |f| (t.as_str(), f.as_str())));
         let mut out: Vec<(&str, &str)> = Vec::new();
+        let mut seen: HashSet<(&str, &str)> = HashSet::new();
         let all: Box<dyn Iterator<Item = (&str, &str)>> = if self.both_ways {
             Box::new(forward.chain(reverse))
         } else {
             Box::new(forward)
         };
+        // A set, not `out.contains`: a hostile catalog's 1,000 × 1,000 roles were quadratic.
         for p in all {
-            if !out.contains(&p) {
+            if seen.insert(p) {
                 out.push(p);
             }
         }
@@ -596,9 +602,34 @@ impl Checker<'_> {
         let known: HashSet<&str> = roles.iter().map(|r| r.id.as_str()).collect();
         let mut seen = HashSet::new();
         let mut requirements = Vec::new();
+        let mut pairs = 0usize;
+        let mut over = false;
         for r in raw.requirements {
             self.check_id(tr!("requirement", "要件"), &r.id, &mut seen);
+            let span = self.span(&r.id);
             let req = self.requirement(r, &options, &roles, &known, &sources);
+            // Every role pair becomes flows, rows and rules: bound them, or one requirement
+            // from 1,000 roles to 1,000 roles takes minutes and gigabytes downstream.
+            pairs = pairs.saturating_add(
+                req.from
+                    .len()
+                    .saturating_mul(req.to.len())
+                    .saturating_mul(if req.both_ways { 2 } else { 1 }),
+            );
+            if pairs > MAX_ROLE_PAIRS && !over {
+                over = true;
+                self.problem(
+                    span,
+                    tr!(
+                        "the requirements connect more than {MAX_ROLE_PAIRS} role pairs (from × to, counted up to here)",
+                        "要件がつなぐロールの組が {MAX_ROLE_PAIRS} を超えています (from × to をここまで数えた数)"
+                    ),
+                    Some(tr!(
+                        "a catalog describes a product's few components: list fewer roles in from and to",
+                        "カタログは製品の少数の構成要素を記述するものです: from と to のロールを減らしてください"
+                    )),
+                );
+            }
             requirements.push(req);
         }
 

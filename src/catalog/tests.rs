@@ -200,3 +200,27 @@ fn duplicate_ids_across_a_catalog_dir_are_an_error() {
     );
     assert!(e.plain(Lang::Ja).contains("すでに定義されています"));
 }
+
+#[test]
+fn role_pairs_are_bounded() {
+    let roles: String = (0..200)
+        .map(|i| format!("  - {{id: r{i}, name: {{en: R, ja: R}}, zone: intranet}}\n"))
+        .collect();
+    let many = format!(
+        "[{}]",
+        (0..200)
+            .map(|i| format!("r{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let text = MINIMAL
+        .replace("roles:\n", &format!("roles:\n{roles}"))
+        .replace(
+            "    from: agent\n    to: server\n",
+            &format!("    from: {many}\n    to: {many}\n"),
+        );
+    let t0 = std::time::Instant::now();
+    let e = load_str(&text).unwrap_err().plain(Lang::En);
+    assert!(e.contains("more than 20000 role pairs"), "{e}");
+    assert!(t0.elapsed() < std::time::Duration::from_secs(5));
+}
