@@ -206,7 +206,8 @@ impl Error {
                 lines.join("\n")
             }
             Error::Yaml { file, error } => {
-                let (loc, cause) = (yaml_location(file, error), yaml_message(error));
+                let quote = parses_as_mapping(&file.text);
+                let (loc, cause) = (yaml_location(file, error), yaml_message(error, quote));
                 tr!(
                     "{loc}: cannot read this YAML: {}",
                     "{loc}: この YAML を読み込めません: {}",
@@ -486,10 +487,14 @@ fn parses_as_mapping(text: &str) -> bool {
 }
 
 /// The parser's complaint in the user's words, in both languages; no library wording such as
-/// option or function names.
-fn yaml_message(error: &serde_saphyr::Error) -> Text {
+/// option or function names. Values from the file (a key, a scalar) are quoted only when
+/// `quote`: not for a file that is not YAML or not a mapping, which may be anything.
+fn yaml_message(error: &serde_saphyr::Error, quote: bool) -> Text {
     use serde_saphyr::Error as E;
     let clip = |s: &str| -> String {
+        if !quote {
+            return "…".to_string();
+        }
         let s = s.trim();
         if s.chars().count() <= 60 {
             s.to_string()
@@ -519,7 +524,7 @@ fn yaml_message(error: &serde_saphyr::Error) -> Text {
         }
     };
     match error {
-        E::WithSnippet { error, .. } => yaml_message(error),
+        E::WithSnippet { error, .. } => yaml_message(error, quote),
         E::DuplicateMappingKey { key: Some(k), .. } => {
             let k = clip(k);
             tr!(

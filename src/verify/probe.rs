@@ -543,6 +543,40 @@ mod tests {
     }
 
     #[test]
+    fn names_are_only_probed_inside_their_zone() {
+        use std::collections::BTreeMap;
+        let check = |name: &str| Check {
+            src: None,
+            dst: Dest::Name(name.into()),
+            protocol: Protocol::Tcp,
+            port: 445,
+            expect: Expect::Open,
+            because: vec![],
+        };
+        let scope = |net: &str| super::super::NameScope {
+            zone: "servers".into(),
+            addrs: crate::addr::AddrSet::net(net.parse().unwrap()),
+        };
+        let host: Vec<IpAddr> = vec!["127.0.0.2".parse().unwrap()];
+        let rt = runtime().unwrap();
+        // `localhost` resolves to 127.0.0.1: outside a 10.10.0.0/24 zone, not probed.
+        let scopes = BTreeMap::from([("localhost".to_string(), scope("10.10.0.0/24"))]);
+        let r = rt.block_on(resolve_names(&[check("localhost")], &host, &scopes));
+        let why = r[0].1.clone().unwrap_err();
+        assert!(
+            why.contains("resolves to 127.0.0.1, which is not a host of its zone `servers`"),
+            "{why}"
+        );
+        // Inside its zone it is.
+        let scopes = BTreeMap::from([("localhost".to_string(), scope("127.0.0.0/8"))]);
+        let r = rt.block_on(resolve_names(&[check("localhost")], &host, &scopes));
+        assert_eq!(
+            r[0].1,
+            Ok(("127.0.0.2".parse().unwrap(), "127.0.0.1".parse().unwrap()))
+        );
+    }
+
+    #[test]
     fn limits_are_checked() {
         let ok = ProbeOptions {
             timeout: Duration::from_secs(1),
