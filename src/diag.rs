@@ -205,17 +205,12 @@ impl Error {
                 }
                 lines.join("\n")
             }
-            Error::Yaml { file, error } => {
-                let quote = parses_as_mapping(&file.text);
-                let (loc, cause) = (yaml_location(file, error), yaml_message(error, quote));
-                tr!(
-                    "{loc}: cannot read this YAML: {}",
-                    "{loc}: この YAML を読み込めません: {}",
-                    escape_controls(cause.get(lang))
-                )
-                .get(lang)
-                .to_string()
-            }
+            Error::Yaml { file, error } => yaml_plain(
+                file,
+                error,
+                parses_as_mapping(&file.text) == Some(true),
+                lang,
+            ),
             Error::Usage { message, .. } => escape_controls(message.get(lang)).into_owned(),
             Error::Io { path, error } => {
                 let p = safe_name(&path.display().to_string());
@@ -283,15 +278,15 @@ impl Error {
                 }
             }
             Error::Yaml { file, error } => {
-                let message = self.plain(lang);
                 // A file that is not YAML, or whose top level is not a mapping, is probably not
                 // a site or catalog at all (a key file, a log): none of its lines are shown.
                 // Otherwise only the offending line.
                 let mapping = parses_as_mapping(&file.text);
+                let message = yaml_plain(file, error, mapping == Some(true), lang);
                 let span = error
                     .location()
                     .and_then(|l| span_of(file, &l))
-                    .filter(|_| mapping);
+                    .filter(|_| mapping == Some(true));
                 let help = yaml_help(error, mapping).map(|h| h.get(lang).to_string());
                 let span = snippet_span(&file.text, span.as_ref());
                 miette::Report::new(Rendered {
@@ -427,9 +422,28 @@ impl SourceCode for Snippet {
     }
 }
 
+fn yaml_plain(file: &SourceFile, error: &serde_saphyr::Error, quote: bool, lang: Lang) -> String {
+    let (loc, cause) = (yaml_location(file, error), yaml_message(error, quote));
+    tr!(
+        "{loc}: cannot read this YAML: {}",
+        "{loc}: この YAML を読み込めません: {}",
+        escape_controls(cause.get(lang))
+    )
+    .get(lang)
+    .to_string()
+}
+
+/// Files larger than this are not parsed a second time to tell YAML from anything else: they
+/// are treated as not YAML (no snippet, no quoted values). Real sites and catalogs are far
+/// smaller; a 48 MB one-line file took seconds more.
+const MAX_PROBE_BYTES: usize = 16 << 20;
+
 /// Whether `text` is well-formed YAML whose top level is a mapping (duplicate keys allowed):
-/// a file that at least looks like a site or catalog.
-fn parses_as_mapping(text: &str) -> bool {
+/// a file that at least looks like a site or catalog. `None` when it is too large to tell.
+fn parses_as_mapping(text: &str) -> Option<bool> {
+    if text.len() > MAX_PROBE_BYTES {
+        return None;
+    }
     struct TopLevel(bool);
     impl<'de> serde::Deserialize<'de> for TopLevel {
         fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -483,7 +497,7 @@ fn parses_as_mapping(text: &str) -> bool {
     }
     let mut opts = yaml_options();
     opts.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
-    serde_saphyr::from_str_with_options::<TopLevel>(text, opts).is_ok_and(|t| t.0)
+    Some(serde_saphyr::from_str_with_options::<TopLevel>(text, opts).is_ok_and(|t| t.0))
 }
 
 /// The parser's complaint in the user's words, in both languages; no library wording such as
@@ -674,15 +688,16 @@ fn clip_long(s: &str) -> String {
     }
 }
 
-/// What to do about a YAML error, when there is advice beyond the message.
-fn yaml_help(error: &serde_saphyr::Error, mapping: bool) -> Option<Text> {
+/// What to do about a YAML error, when there is advice beyond the message. `mapping`: whether
+/// the file is a YAML mapping (`None`: too large to tell).
+fn yaml_help(error: &serde_saphyr::Error, mapping: Option<bool>) -> Option<Text> {
     if let serde_saphyr::Error::MultipleDocuments { .. } = error {
         return Some(tr!(
             "put each site or catalog in its own file",
             "サイトやカタログは 1 ファイルに 1 つずつ書いてください"
         ));
     }
-    if !mapping {
+    if mapping == Some(false) {
         return Some(tr!(
             "the file must be YAML whose top level is a mapping (`name: …` lines); is it the right file?",
             "ファイルは最上位がマッピング (`name: …` の行) の YAML である必要があります。ファイルは正しいですか?"

@@ -88,6 +88,8 @@ pub struct Catalog {
     pub origin: String,
     /// Role id → index in `roles`.
     role_index: HashMap<String, usize>,
+    /// Requirement id → index in `requirements`.
+    requirement_index: HashMap<String, usize>,
 }
 
 /// A cited vendor document.
@@ -297,7 +299,9 @@ impl Catalog {
 
     /// The requirement `id`.
     pub fn requirement(&self, id: &str) -> Option<&Requirement> {
-        self.requirements.iter().find(|r| r.id == id)
+        self.requirement_index
+            .get(id)
+            .map(|i| &self.requirements[*i])
     }
 
     /// Every option at its default.
@@ -633,6 +637,11 @@ impl Checker<'_> {
             requirements.push(req);
         }
 
+        // The first of duplicate ids (an error anyway), as a linear search would find.
+        let mut requirement_index = HashMap::new();
+        for (i, r) in requirements.iter().enumerate() {
+            requirement_index.entry(r.id.clone()).or_insert(i);
+        }
         let role_index = roles
             .iter()
             .enumerate()
@@ -640,6 +649,7 @@ impl Checker<'_> {
             .collect();
         Catalog {
             role_index,
+            requirement_index,
             id: raw.id.value,
             name: raw.name,
             vendor: raw.vendor,
