@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use miette::{Diagnostic, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan};
 
-use crate::escape::{escape_controls, same_length_safe};
+use crate::escape::{escape_line, same_length_safe};
 
 use crate::i18n::{Lang, Text};
 use crate::tr;
@@ -196,7 +196,7 @@ impl Error {
                         format!(
                             "{}: {}",
                             locate(file, p.span.as_ref()),
-                            escape_controls(p.message.get(lang))
+                            escape_line(p.message.get(lang))
                         )
                     })
                     .collect();
@@ -211,7 +211,7 @@ impl Error {
                 parses_as_mapping(&file.text) == Some(true),
                 lang,
             ),
-            Error::Usage { message, .. } => escape_controls(message.get(lang)).into_owned(),
+            Error::Usage { message, .. } => escape_line(message.get(lang)).into_owned(),
             Error::Io { path, error } => {
                 let p = safe_name(&path.display().to_string());
                 tr!(
@@ -243,7 +243,7 @@ impl Error {
                         message: format!(
                             "{}: {}",
                             locate(file, p.span.as_ref()),
-                            escape_controls(p.message.get(lang))
+                            escape_line(p.message.get(lang))
                         ),
                         src: snippet_span(&file.text, p.span.as_ref()).map(|_| snippet.clone()),
                         labels: snippet_span(&file.text, p.span.as_ref())
@@ -253,7 +253,7 @@ impl Error {
                         help: p
                             .help
                             .as_ref()
-                            .map(|h| escape_controls(h.get(lang)).into_owned()),
+                            .map(|h| escape_line(h.get(lang)).into_owned()),
                         related: vec![],
                     })
                     .collect();
@@ -301,9 +301,8 @@ impl Error {
                 })
             }
             Error::Usage { message, help } => miette::Report::new(Rendered::plain(
-                escape_controls(message.get(lang)).into_owned(),
-                help.as_ref()
-                    .map(|h| escape_controls(h.get(lang)).into_owned()),
+                escape_line(message.get(lang)).into_owned(),
+                help.as_ref().map(|h| escape_line(h.get(lang)).into_owned()),
             )),
             Error::Io { .. } => miette::Report::new(Rendered::plain(self.plain(lang), None)),
         }
@@ -323,7 +322,7 @@ fn more_problems(total: usize) -> Option<Text> {
 
 /// A file name as shown: control characters made visible.
 fn safe_name(name: &str) -> String {
-    escape_controls(name).into_owned()
+    escape_line(name).into_owned()
 }
 
 fn locate(file: &SourceFile, span: Option<&Range<usize>>) -> String {
@@ -427,7 +426,7 @@ fn yaml_plain(file: &SourceFile, error: &serde_saphyr::Error, quote: bool, lang:
     tr!(
         "{loc}: cannot read this YAML: {}",
         "{loc}: この YAML を読み込めません: {}",
-        escape_controls(cause.get(lang))
+        escape_line(cause.get(lang))
     )
     .get(lang)
     .to_string()

@@ -135,9 +135,9 @@ pub fn show(c: &Catalog, format: Format, lang: Lang) -> String {
         out,
         "{}{} ({}) — {}",
         if md { "# " } else { "" },
-        c.name.get(lang),
+        crate::escape::escape_line(c.name.get(lang)),
         c.id,
-        c.vendor
+        crate::escape::escape_line(&c.vendor)
     );
     if let Some(s) = &c.summary {
         let _ = writeln!(out, "\n{}", s.get(lang));

@@ -66,7 +66,7 @@ pub fn explanation(ex: &Explanation, format: Format, lang: Lang) -> String {
             let _ = writeln!(
                 out,
                 "{li}{} ({}): {verdict}",
-                c.point,
+                crate::escape::escape_line(&c.point),
                 dir_text(c.direction, lang)
             );
         }
@@ -96,7 +96,7 @@ pub fn explanation(ex: &Explanation, format: Format, lang: Lang) -> String {
         let _ = writeln!(
             out,
             "{li}{} ({}): {} -> {} {} {}",
-            o.point,
+            crate::escape::escape_line(&o.point),
             dir_text(o.direction, lang),
             o.from.join(" "),
             o.to.join(" "),

@@ -217,7 +217,7 @@ pub fn render(
                 out,
                 "{}{title} `{}`\n",
                 if md { "# " } else { "" },
-                plan.site
+                crate::escape::escape_line(&plan.site)
             );
             for p in &plan.products {
                 let opts: Vec<String> = p.options.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -243,7 +243,7 @@ pub fn render(
                     out,
                     "\n{}{} ({kind}, {}): {count}\n",
                     if md { "## " } else { "" },
-                    p.id,
+                    crate::escape::escape_line(&p.id),
                     p.target.as_str()
                 );
                 let header: Vec<String> = [

@@ -106,7 +106,7 @@ pub fn listen_ready(
         out,
         "{} {} ({}) — {} {}",
         lang.pick("Listening as", "待ち受けホスト:"),
-        r.plan.host.label,
+        crate::escape::escape_line(&r.plan.host.label),
         addrs.join(", "),
         lang.pick("stops by itself after", "自動停止まで"),
         human_duration(duration)
@@ -410,7 +410,7 @@ pub fn probe_dry_run(p: &ProbePlan, format: VerifyFormat, lang: Lang) -> String 
     let mut out = format!(
         "{} {}: {} {}\n{t}\n",
         lang.pick("Probe plan from", "検査計画:"),
-        p.host.label,
+        crate::escape::escape_line(&p.host.label),
         p.checks.len(),
         lang.pick(
             "checks (dry run: nothing sent)",
@@ -445,7 +445,7 @@ fn probe_table(r: &ProbeReport, lang: Lang) -> String {
         out,
         "{} {} — {} {} {:.2} s — {verdict}",
         lang.pick("Probe from", "検査元:"),
-        r.plan.host.label,
+        crate::escape::escape_line(&r.plan.host.label),
         r.results.len(),
         lang.pick("checks in", "件を"),
         r.elapsed_ms / 1000.0

@@ -100,7 +100,7 @@ pub fn render(rs: &RuleSet) -> Rendered {
             })
             .collect::<Vec<_>>()
             .join(",");
-        let name = format!("portplan-{}-r{}", rs.point, r.n);
+        let name = format!("portplan-{}-r{}", comment_text(&rs.point), r.n);
         let display = format!(
             "portplan r{}: {} {} {}",
             r.n,
@@ -108,7 +108,11 @@ pub fn render(rs: &RuleSet) -> Rendered {
             r.protocol,
             r.ports_text("-")
         );
-        let desc = format!("{} ({})", r.requirements.join(" "), r.sources.join(", "));
+        let desc = format!(
+            "{} ({})",
+            r.requirements.join(" "),
+            comment_text(&r.sources.join(", "))
+        );
         let _ = writeln!(
             out,
             "New-NetFirewallRule -Name {} -DisplayName {} -Group {} -Direction {dir} -Action Allow -Profile Any -Protocol {} {port_param} {ports} -RemoteAddress {remote} -Description {} | Out-Null",
