@@ -26,9 +26,10 @@ struct Row {
 fn rows(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> Vec<Row> {
     // Group by (product, from, to) in first-appearance order, then by protocol and port.
     // One pass with an index (a hostile catalog has a million role pairs).
-    let mut groups: Vec<((&str, &str, &str), Vec<&Flow>)> = Vec::new();
-    let mut index: std::collections::HashMap<(&str, &str, &str), usize> =
-        std::collections::HashMap::new();
+    // (product, from, to) → its flows.
+    type Key<'a> = (&'a str, &'a str, &'a str);
+    let mut groups: Vec<(Key, Vec<&Flow>)> = Vec::new();
+    let mut index: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
     for f in &report.flows {
         let k = (f.product.as_str(), f.from.as_str(), f.to.as_str());
         let i = *index.entry(k).or_insert_with(|| {
