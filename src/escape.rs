@@ -4,9 +4,10 @@
 //! Printed raw, an ESC sequence in a role name clears the screen or erases a table line, a
 //! carriage return overwrites what came before, and a bidirectional override makes text read
 //! differently from what it is. Every text output escapes them at the point where the value
-//! is placed ([`escape_controls`] for a cell or a value, [`escape_line`] where a line break
-//! would end a comment); the CLI also passes whole documents through [`terminal_safe`] before
-//! printing. CSV cells also go through [`csv_cell`], so a spreadsheet does not run them as
+//! is placed ([`escape_controls`] for a table, Markdown, CSV or DOT cell; [`escape_line`] for
+//! a name in a title line, an error message, or a configuration comment, where a line break
+//! would forge a line or end the comment); the CLI also passes whole documents through
+//! [`terminal_safe`] before printing. CSV cells also go through [`csv_cell`], so a spreadsheet does not run them as
 //! formulas. HTML, SVG and XLSX have their own escaping and need none of this.
 //!
 //! Escapes are one-way and readable: `\x1b`, `\r`, `\t`, `\u{202e}`.
