@@ -7,10 +7,12 @@
 //! All user-input errors exit with code 2 ([`EXIT_BAD_INPUT`]).
 
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use miette::{Diagnostic, LabeledSpan, NamedSource};
+use miette::{Diagnostic, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan};
+
+use crate::escape::{escape_line, same_length_safe};
 
 use crate::i18n::{Lang, Text};
 use crate::tr;
@@ -142,7 +144,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 struct Rendered {
     message: String,
     #[source_code]
-    src: Option<NamedSource<Arc<str>>>,
+    src: Option<Snippet>,
     #[label(collection)]
     labels: Vec<LabeledSpan>,
     #[help]
@@ -182,20 +184,36 @@ impl Error {
         EXIT_BAD_INPUT
     }
 
-    /// Plain one-line-per-problem text (`file:line:col: message`), for logs and tests.
+    /// Plain one-line-per-problem text (`file:line:col: message`), for logs and tests; at most
+    /// [`MAX_SHOWN`] problems, then how many more there are.
     pub fn plain(&self, lang: Lang) -> String {
         match self {
-            Error::Invalid { file, problems } => problems
-                .iter()
-                .map(|p| format!("{}: {}", locate(file, p.span.as_ref()), p.message.get(lang)))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            Error::Yaml { file, error } => {
-                format!("{}: {}", yaml_location(file, error), error)
+            Error::Invalid { file, problems } => {
+                let mut lines: Vec<String> = problems
+                    .iter()
+                    .take(MAX_SHOWN)
+                    .map(|p| {
+                        format!(
+                            "{}: {}",
+                            locate(file, p.span.as_ref()),
+                            escape_line(p.message.get(lang))
+                        )
+                    })
+                    .collect();
+                if let Some(more) = more_problems(problems.len()) {
+                    lines.push(format!("{}: {}", safe_name(&file.name), more.get(lang)));
+                }
+                lines.join("\n")
             }
-            Error::Usage { message, .. } => message.get(lang).to_string(),
+            Error::Yaml { file, error } => yaml_plain(
+                file,
+                error,
+                parses_as_mapping(&file.text) == Some(true),
+                lang,
+            ),
+            Error::Usage { message, .. } => escape_line(message.get(lang)).into_owned(),
             Error::Io { path, error } => {
-                let p = path.display();
+                let p = safe_name(&path.display().to_string());
                 tr!(
                     "cannot access {p}: {error}",
                     "{p} にアクセスできません: {error}"
@@ -206,33 +224,49 @@ impl Error {
         }
     }
 
+    /// The report in `lang` as text, ending with a line break: formatted in memory, so the
+    /// caller writes it at once (miette writes character by character, which on unbuffered
+    /// stderr is one system call each).
+    pub fn report_text(&self, lang: Lang) -> String {
+        format!("{:?}\n", self.to_report(lang))
+    }
+
     /// A report in `lang` for the terminal.
     pub fn to_report(&self, lang: Lang) -> miette::Report {
         match self {
             Error::Invalid { file, problems } => {
-                let named = NamedSource::new(file.name.clone(), file.text.clone());
+                let snippet = Snippet::of(file);
                 let mut rendered: Vec<Rendered> = problems
                     .iter()
+                    .take(MAX_SHOWN)
                     .map(|p| Rendered {
                         message: format!(
                             "{}: {}",
                             locate(file, p.span.as_ref()),
-                            p.message.get(lang)
+                            escape_line(p.message.get(lang))
                         ),
-                        src: Some(named.clone()),
-                        labels: p
-                            .span
-                            .iter()
-                            .map(|s| LabeledSpan::new_primary_with_span(None, s.clone()))
+                        src: snippet_span(&file.text, p.span.as_ref()).map(|_| snippet.clone()),
+                        labels: snippet_span(&file.text, p.span.as_ref())
+                            .map(|s| LabeledSpan::new_primary_with_span(None, s))
+                            .into_iter()
                             .collect(),
-                        help: p.help.as_ref().map(|h| h.get(lang).to_string()),
+                        help: p
+                            .help
+                            .as_ref()
+                            .map(|h| escape_line(h.get(lang)).into_owned()),
                         related: vec![],
                     })
                     .collect();
+                if let Some(more) = more_problems(problems.len()) {
+                    rendered.push(Rendered::plain(
+                        format!("{}: {}", safe_name(&file.name), more.get(lang)),
+                        None,
+                    ));
+                }
                 if rendered.len() == 1 {
                     miette::Report::new(rendered.remove(0))
                 } else {
-                    let (name, n) = (&file.name, rendered.len());
+                    let (name, n) = (safe_name(&file.name), problems.len());
                     let mut top = Rendered::plain(
                         tr!("{name}: {n} problems", "{name}: {n} 件の問題があります")
                             .get(lang)
@@ -244,38 +278,494 @@ impl Error {
                 }
             }
             Error::Yaml { file, error } => {
-                let loc = yaml_location(file, error);
-                let report = serde_saphyr::miette::to_miette_report(error, &file.text, &file.name);
-                let what = tr!(
-                    "{loc}: cannot read this YAML",
-                    "{loc}: この YAML を読み込めません"
-                );
-                report.wrap_err(what.get(lang).to_string())
+                // A file that is not YAML, or whose top level is not a mapping, is probably not
+                // a site or catalog at all (a key file, a log): none of its lines are shown.
+                // Otherwise only the offending line.
+                let mapping = parses_as_mapping(&file.text);
+                let message = yaml_plain(file, error, mapping == Some(true), lang);
+                let span = error
+                    .location()
+                    .and_then(|l| span_of(file, &l))
+                    .filter(|_| mapping == Some(true));
+                let help = yaml_help(error, mapping).map(|h| h.get(lang).to_string());
+                let span = snippet_span(&file.text, span.as_ref());
+                miette::Report::new(Rendered {
+                    message,
+                    src: span.as_ref().map(|_| Snippet::of(file)),
+                    labels: span
+                        .into_iter()
+                        .map(|s| LabeledSpan::new_primary_with_span(None, s))
+                        .collect(),
+                    help,
+                    related: vec![],
+                })
             }
             Error::Usage { message, help } => miette::Report::new(Rendered::plain(
-                message.get(lang).to_string(),
-                help.as_ref().map(|h| h.get(lang).to_string()),
+                escape_line(message.get(lang)).into_owned(),
+                help.as_ref().map(|h| escape_line(h.get(lang)).into_owned()),
             )),
             Error::Io { .. } => miette::Report::new(Rendered::plain(self.plain(lang), None)),
         }
     }
 }
 
+/// At most this many problems of one file are shown; then how many more there are.
+pub const MAX_SHOWN: usize = 50;
+
+fn more_problems(total: usize) -> Option<Text> {
+    let more = total.checked_sub(MAX_SHOWN).filter(|m| *m > 0)?;
+    Some(tr!(
+        "… and {more} more problem(s) (the first {MAX_SHOWN} are shown)",
+        "… ほか {more} 件の問題があります (最初の {MAX_SHOWN} 件を表示しています)"
+    ))
+}
+
+/// A file name as shown: control characters made visible.
+fn safe_name(name: &str) -> String {
+    escape_line(name).into_owned()
+}
+
 fn locate(file: &SourceFile, span: Option<&Range<usize>>) -> String {
     match span {
         Some(s) => {
             let (l, c) = file.line_col(s.start);
-            format!("{}:{l}:{c}", file.name)
+            format!("{}:{l}:{c}", safe_name(&file.name))
         }
-        None => file.name.clone(),
+        None => safe_name(&file.name),
     }
 }
 
 fn yaml_location(file: &SourceFile, error: &serde_saphyr::Error) -> String {
     match error.location() {
-        Some(loc) if loc.line() > 0 => format!("{}:{}:{}", file.name, loc.line(), loc.column()),
-        _ => file.name.clone(),
+        Some(loc) if loc.line() > 0 => {
+            format!("{}:{}:{}", safe_name(&file.name), loc.line(), loc.column())
+        }
+        _ => safe_name(&file.name),
     }
+}
+
+/// A snippet line longer than this is not shown (the message still says where): a
+/// megabyte-long line would be printed once per problem.
+const MAX_SNIPPET_LINE: usize = 400;
+
+/// The span a snippet labels: `span` cut at the end of its first line, or nothing when that
+/// line is longer than [`MAX_SNIPPET_LINE`] bytes.
+fn snippet_span(text: &str, span: Option<&Range<usize>>) -> Option<Range<usize>> {
+    let s = first_line(text, span?);
+    let from = text[..s.start].rfind('\n').map_or(0, |i| i + 1);
+    let to = text[s.end..].find('\n').map_or(text.len(), |i| s.end + i);
+    (to - from <= MAX_SNIPPET_LINE).then_some(s)
+}
+
+/// `span` cut at the end of its first line: a report shows at most the offending line.
+fn first_line(text: &str, span: &Range<usize>) -> Range<usize> {
+    // On character boundaries, whatever the span says: slicing must not panic.
+    let start = floor_char_boundary(text, span.start.min(text.len()));
+    let end = floor_char_boundary(text, span.end.clamp(start, text.len()));
+    let end = text
+        .get(start..end)
+        .and_then(|t| t.find('\n'))
+        .map_or(end, |i| start + i);
+    start..end
+}
+
+/// The source of a report's snippet: control characters replaced (same byte length, so spans
+/// stay valid), and only the lines a label covers, never the lines around them.
+#[derive(Debug, Clone)]
+struct Snippet {
+    name: String,
+    text: Arc<str>,
+}
+
+impl Snippet {
+    fn of(file: &SourceFile) -> Snippet {
+        let text = match same_length_safe(&file.text) {
+            std::borrow::Cow::Borrowed(_) => file.text.clone(),
+            std::borrow::Cow::Owned(t) => Arc::from(t),
+        };
+        Snippet {
+            name: safe_name(&file.name),
+            text,
+        }
+    }
+}
+
+impl SourceCode for Snippet {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> std::result::Result<Box<dyn miette::SpanContents<'a> + 'a>, MietteError> {
+        let text: &str = &self.text;
+        let inner = if context_lines_before == 0 && context_lines_after == 0 {
+            // Where the span is (miette asks this way for the `[file:line:col]` header).
+            text.read_span(span, 0, 0)?
+        } else {
+            // For the snippet: whole lines from the start of the span's line to the end of its
+            // last line, and no lines around them.
+            let start = span.offset().min(text.len());
+            let end = (start + span.len()).min(text.len());
+            let from = text[..start].rfind('\n').map_or(0, |i| i + 1);
+            let to = text[end..].find('\n').map_or(text.len(), |i| end + i);
+            text.read_span(&(from..to).into(), 0, 0)?
+        };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line(),
+            inner.column(),
+            inner.line_count(),
+        )))
+    }
+}
+
+fn yaml_plain(file: &SourceFile, error: &serde_saphyr::Error, quote: bool, lang: Lang) -> String {
+    let (loc, cause) = (yaml_location(file, error), yaml_message(error, quote));
+    tr!(
+        "{loc}: cannot read this YAML: {}",
+        "{loc}: この YAML を読み込めません: {}",
+        escape_line(cause.get(lang))
+    )
+    .get(lang)
+    .to_string()
+}
+
+/// Files larger than this are not parsed a second time to tell YAML from anything else: they
+/// are treated as not YAML (no snippet, no quoted values). Real sites and catalogs are far
+/// smaller; a 48 MB one-line file took seconds more.
+const MAX_PROBE_BYTES: usize = 16 << 20;
+
+/// Whether `text` is well-formed YAML whose top level is a mapping (duplicate keys allowed):
+/// a file that at least looks like a site or catalog. `None` when it is too large to tell.
+fn parses_as_mapping(text: &str) -> Option<bool> {
+    if text.len() > MAX_PROBE_BYTES {
+        return None;
+    }
+    struct TopLevel(bool);
+    impl<'de> serde::Deserialize<'de> for TopLevel {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+            struct V;
+            impl<'de> serde::de::Visitor<'de> for V {
+                type Value = TopLevel;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("anything")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> std::result::Result<TopLevel, A::Error> {
+                    while map
+                        .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                        .is_some()
+                    {}
+                    Ok(TopLevel(true))
+                }
+                fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                    self,
+                    mut seq: A,
+                ) -> std::result::Result<TopLevel, A::Error> {
+                    while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                    Ok(TopLevel(false))
+                }
+                fn visit_str<E>(self, _: &str) -> std::result::Result<TopLevel, E> {
+                    Ok(TopLevel(false))
+                }
+                fn visit_bool<E>(self, _: bool) -> std::result::Result<TopLevel, E> {
+                    Ok(TopLevel(false))
+                }
+                fn visit_i64<E>(self, _: i64) -> std::result::Result<TopLevel, E> {
+                    Ok(TopLevel(false))
+                }
+                fn visit_u64<E>(self, _: u64) -> std::result::Result<TopLevel, E> {
+                    Ok(TopLevel(false))
+                }
+                fn visit_f64<E>(self, _: f64) -> std::result::Result<TopLevel, E> {
+                    Ok(TopLevel(false))
+                }
+                fn visit_unit<E>(self) -> std::result::Result<TopLevel, E> {
+                    Ok(TopLevel(false))
+                }
+                fn visit_none<E>(self) -> std::result::Result<TopLevel, E> {
+                    Ok(TopLevel(false))
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+    let mut opts = yaml_options();
+    opts.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
+    Some(serde_saphyr::from_str_with_options::<TopLevel>(text, opts).is_ok_and(|t| t.0))
+}
+
+/// The parser's complaint in the user's words, in both languages; no library wording such as
+/// option or function names. Values from the file (a key, a scalar) are quoted only when
+/// `quote`: not for a file that is not YAML or not a mapping, which may be anything.
+fn yaml_message(error: &serde_saphyr::Error, quote: bool) -> Text {
+    use serde_saphyr::Error as E;
+    let clip = |s: &str| -> String {
+        if !quote {
+            return "…".to_string();
+        }
+        let s = s.trim();
+        if s.chars().count() <= 60 {
+            s.to_string()
+        } else {
+            format!("{}…", s.chars().take(60).collect::<String>())
+        }
+    };
+    let expected_list = |v: &[&str]| {
+        if v.is_empty() {
+            "(none)".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    // serde's names for what it wanted: `struct RawSite`, `a sequence`, `mapping start`.
+    let what = |s: &str| -> Text {
+        if s.starts_with("struct ") || s.contains("mapping") || s.starts_with("map") {
+            tr!(
+                "a mapping (`key: value` lines)",
+                "マッピング (`キー: 値` の行)"
+            )
+        } else if s.contains("sequence") {
+            tr!("a list", "リスト")
+        } else {
+            let s = clip(s);
+            Text::new(s.clone(), s)
+        }
+    };
+    match error {
+        E::WithSnippet { error, .. } => yaml_message(error, quote),
+        E::DuplicateMappingKey { key: Some(k), .. } => {
+            let k = clip(k);
+            tr!(
+                "the key `{k}` appears twice in this mapping: keep one",
+                "キー `{k}` がこのマッピングに 2 回あります: 1 つにしてください"
+            )
+        }
+        E::DuplicateMappingKey { key: None, .. } => tr!(
+            "a key appears twice in this mapping: keep one",
+            "このマッピングに同じキーが 2 回あります: 1 つにしてください"
+        ),
+        E::MultipleDocuments { .. } => tr!(
+            "the file holds several YAML documents (separated by `---`); it must hold one",
+            "ファイルに YAML 文書が複数あります (`---` 区切り): 1 つにしてください"
+        ),
+        E::SerdeUnknownField {
+            field, expected, ..
+        } => {
+            let (f, list) = (clip(field), expected_list(expected));
+            tr!(
+                "unknown field `{f}`, expected one of {list}",
+                "不明なフィールド `{f}` です。使えるのは {list} です"
+            )
+        }
+        E::SerdeMissingField { field, .. } => tr!(
+            "missing field `{field}`",
+            "フィールド `{field}` がありません"
+        ),
+        E::SerdeUnknownVariant {
+            variant, expected, ..
+        } => {
+            let (v, list) = (clip(variant), expected_list(expected));
+            tr!(
+                "unknown value `{v}`, expected one of {list}",
+                "値 `{v}` は使えません。使えるのは {list} です"
+            )
+        }
+        E::SerdeInvalidType {
+            unexpected,
+            expected,
+            ..
+        }
+        | E::SerdeInvalidValue {
+            unexpected,
+            expected,
+            ..
+        } => {
+            let (w, u) = (what(expected), clip(unexpected));
+            Text::new(
+                format!("expected {}, found {u}", w.en),
+                format!("{} が必要ですが、{u} があります", w.ja),
+            )
+        }
+        E::SerdeInvalidLength { len, expected, .. } => {
+            let w = what(expected);
+            Text::new(
+                format!("{len} item(s), expected {}", w.en),
+                format!("要素が {len} 個あります ({} が必要です)", w.ja),
+            )
+        }
+        E::Unexpected { expected, .. } => {
+            let w = what(expected);
+            Text::new(
+                format!("expected {} here", w.en),
+                format!("ここには {} が必要です", w.ja),
+            )
+        }
+        E::NullIntoString { .. } | E::InvalidCharNull { .. } => tr!(
+            "a value is missing here (empty or `~`)",
+            "ここに値がありません (空、または `~`)"
+        ),
+        E::BinaryNotUtf8 { .. } | E::BytesNotSupportedMissingBinaryTag { .. } => tr!(
+            "binary (`!!binary`) values are not supported: write text",
+            "バイナリ (`!!binary`) の値は使えません: テキストで書いてください"
+        ),
+        E::TaggedScalarCannotDeserializeIntoString { .. }
+        | E::UnsupportedTag { .. }
+        | E::TaggedStructFieldName { .. }
+        | E::TaggedEnumMismatch { .. } => tr!(
+            "YAML tags (`!name`) are not supported here: remove the tag",
+            "ここでは YAML のタグ (`!name`) は使えません: タグを外してください"
+        ),
+        E::CannotBorrowTransformedString { .. } | E::QuotingRequired { .. } => tr!(
+            "write this value as plain text",
+            "この値は通常のテキストとして書いてください"
+        ),
+        E::InvalidBooleanStrict { .. } => tr!(
+            "expected true or false",
+            "true または false を指定してください"
+        ),
+        E::Eof { .. } => tr!(
+            "the file ends in the middle of a value",
+            "値の途中でファイルが終わっています"
+        ),
+        E::InvalidUtf8Input => tr!(
+            "the file is not UTF-8 text: save it as UTF-8",
+            "ファイルが UTF-8 ではありません: UTF-8 で保存してください"
+        ),
+        E::IndentationError {
+            required, actual, ..
+        } => {
+            let r = format!("{required:?}");
+            tr!(
+                "incorrect indentation: expected {r}, found {actual} spaces",
+                "インデントが正しくありません: {r} のところ、{actual} 文字です"
+            )
+        }
+        E::MergeKeyNotAllowed { .. } | E::MergeValueNotMapOrSeqOfMaps { .. } => tr!(
+            "a merge key (`<<`) must merge a mapping or a list of mappings",
+            "マージキー (`<<`) にはマッピングかマッピングのリストを指定してください"
+        ),
+        E::UnknownAnchor { .. } => tr!(
+            "this alias (`*name`) refers to no anchor (`&name`) before it",
+            "このエイリアス (`*name`) に対応するアンカー (`&name`) が前にありません"
+        ),
+        E::Budget { .. }
+        | E::AliasReplayCounterOverflow { .. }
+        | E::AliasReplayLimitExceeded { .. }
+        | E::AliasExpansionLimitExceeded { .. }
+        | E::AliasReplayStackDepthExceeded { .. }
+        | E::RecursiveReferencesRequireWeakTypes { .. } => tr!(
+            "the YAML is too large or too deeply nested (anchors and aliases count each time they are used)",
+            "YAML が大きすぎるか、入れ子が深すぎます (アンカーとエイリアスは使うたびに数えます)"
+        ),
+        E::Message { msg, .. } => {
+            let m = clip_long(msg);
+            Text::new(m.clone(), format!("YAML を読み込めません: {m}"))
+        }
+        other => {
+            let m = clip_long(&other.render_with_formatter(&serde_saphyr::UserMessageFormatter));
+            Text::new(m.clone(), format!("YAML を読み込めません: {m}"))
+        }
+    }
+}
+
+fn clip_long(s: &str) -> String {
+    // The first line only; location suffixes are ours to add.
+    let line = s.lines().next().unwrap_or_default().trim();
+    let line = line
+        .split_once(" at line ")
+        .map_or(line, |(head, _)| head)
+        .trim();
+    if line.chars().count() <= 200 {
+        line.to_string()
+    } else {
+        format!("{}…", line.chars().take(200).collect::<String>())
+    }
+}
+
+/// What to do about a YAML error, when there is advice beyond the message. `mapping`: whether
+/// the file is a YAML mapping (`None`: too large to tell).
+fn yaml_help(error: &serde_saphyr::Error, mapping: Option<bool>) -> Option<Text> {
+    if let serde_saphyr::Error::MultipleDocuments { .. } = error {
+        return Some(tr!(
+            "put each site or catalog in its own file",
+            "サイトやカタログは 1 ファイルに 1 つずつ書いてください"
+        ));
+    }
+    if mapping == Some(false) {
+        return Some(tr!(
+            "the file must be YAML whose top level is a mapping (`name: …` lines); is it the right file?",
+            "ファイルは最上位がマッピング (`name: …` の行) の YAML である必要があります。ファイルは正しいですか?"
+        ));
+    }
+    match error {
+        serde_saphyr::Error::WithSnippet { error, .. } => yaml_help(error, mapping),
+        _ => None,
+    }
+}
+
+/// Inputs larger than this are refused: real sites, catalogs and rulesets are far smaller,
+/// and `/dev/zero` given by mistake must not fill the memory.
+pub const MAX_INPUT_BYTES: u64 = 256 << 20;
+
+/// Read an input file as UTF-8 text. A file that is not UTF-8 is an error naming the line,
+/// column and byte offset of the first bad byte; a file over [`MAX_INPUT_BYTES`] is refused.
+pub fn read_text(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    let name = safe_name(&path.display().to_string());
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        let mib = MAX_INPUT_BYTES >> 20;
+        return Err(Error::usage(
+            tr!(
+                "{name}: larger than {mib} MiB: not read",
+                "{name}: {mib} MiB を超えているため読み込みません"
+            ),
+            Some(tr!(
+                "is it the right file? sites, catalogs and rulesets are far smaller",
+                "ファイルは正しいですか? サイト・カタログ・ルールセットはずっと小さいはずです"
+            )),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| not_utf8(&name, e))
+}
+
+fn not_utf8(name: &str, e: std::string::FromUtf8Error) -> Error {
+    let offset = e.utf8_error().valid_up_to();
+    let bytes = e.as_bytes();
+    let good = std::str::from_utf8(&bytes[..offset]).unwrap_or_default();
+    let line = good.matches('\n').count() + 1;
+    let col = good[good.rfind('\n').map_or(0, |i| i + 1)..]
+        .chars()
+        .count()
+        + 1;
+    let byte = bytes.get(offset).copied().unwrap_or_default();
+    let utf16 = bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]);
+    Error::usage(
+        tr!(
+            "{name}:{line}:{col}: not UTF-8 text (byte {offset} is 0x{byte:02x}): the file must be saved as UTF-8",
+            "{name}:{line}:{col}: UTF-8 のテキストではありません ({offset} バイト目が 0x{byte:02x}): ファイルは UTF-8 で保存してください"
+        ),
+        Some(if utf16 {
+            tr!(
+                "it looks like UTF-16: save it as UTF-8 in your editor",
+                "UTF-16 のようです: エディタで UTF-8 を選んで保存し直してください"
+            )
+        } else {
+            tr!(
+                "a file saved as Shift_JIS or Latin-1 must be saved again as UTF-8",
+                "Shift_JIS などで保存されている場合は、UTF-8 を選んで保存し直してください"
+            )
+        }),
+    )
 }
 
 /// Parser options for every YAML input: no snippets (miette draws them) and a budget large
@@ -312,6 +802,157 @@ pub fn span_of(file: &SourceFile, loc: &serde_saphyr::Location) -> Option<Range<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn shown(e: &Error, lang: Lang) -> String {
+        let mut out = String::new();
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .with_width(200)
+            .render_report(&mut out, e.to_report(lang).as_ref())
+            .unwrap();
+        out
+    }
+
+    fn yaml_error(text: &str) -> Error {
+        let file = SourceFile::new("f.yaml", text.to_string());
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Shape {
+            name: String,
+            items: Vec<String>,
+        }
+        let error = serde_saphyr::from_str_with_options::<Shape>(text, yaml_options()).unwrap_err();
+        Error::Yaml {
+            file,
+            error: Box::new(error),
+        }
+    }
+
+    #[test]
+    fn yaml_errors_are_in_user_words_in_both_languages() {
+        for (text, en, ja) in [
+            (
+                "name: a\nname: b\nitems: []\n",
+                "the key `name` appears twice",
+                "キー `name` がこのマッピングに 2 回あります",
+            ),
+            (
+                "name: a\nitems: []\n---\nname: b\nitems: []\n",
+                "several YAML documents",
+                "YAML 文書が複数あります",
+            ),
+            (
+                "name: a\nitems: ~\n",
+                "expected a list",
+                "リスト が必要です",
+            ),
+            (
+                "name: a\n",
+                "missing field `items`",
+                "フィールド `items` がありません",
+            ),
+            ("- a\n- b\n", "expected a mapping", "マッピング"),
+        ] {
+            let e = yaml_error(text);
+            for (lang, want) in [(Lang::En, en), (Lang::Ja, ja)] {
+                let (plain, report) = (e.plain(lang), shown(&e, lang));
+                assert!(plain.contains(want), "{plain}");
+                assert!(plain.starts_with("f.yaml"), "{plain}");
+                for internal in ["Options", "Policy", "from_str", "Option<", "struct "] {
+                    assert!(!report.contains(internal), "{internal} in {report}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn snippets_show_at_most_the_offending_line() {
+        // Parsed as YAML: the offending line only, not its neighbours.
+        let e = yaml_error("name: a\nitems: [secret1]\nname: b\nitems2: [secret2]\n");
+        let r = shown(&e, Lang::En);
+        assert!(r.contains("name: b"), "{r}");
+        assert!(!r.contains("secret"), "{r}");
+        // Not YAML, or not a mapping (a key file, a log): no line at all.
+        for text in [
+            "root:$6$hash\nline two [unclosed\nline three\n",
+            "just some text\nmore text\n",
+            "- a\n- b\n",
+        ] {
+            let e = yaml_error(text);
+            let r = shown(&e, Lang::En);
+            for l in text.lines() {
+                assert!(!r.contains(l), "{l:?} shown in {r}");
+            }
+            assert!(r.contains("f.yaml:"), "{r}");
+        }
+        // Problems of a checked file: the offending line only.
+        let file = SourceFile::new("s.yaml", "a: 1\nbad: 2\nc: 3\n");
+        let off = file.text.find("bad").unwrap();
+        let e = Error::Invalid {
+            file,
+            problems: vec![Problem::at(Some(off..off + 8), tr!("x", "x"), None)],
+        };
+        let r = shown(&e, Lang::En);
+        assert!(
+            r.contains("bad: 2") && !r.contains("a: 1") && !r.contains("c: 3"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn messages_and_snippets_carry_no_control_characters() {
+        let text = "name: a\nbad: \"\x1b[2J\u{9b}x\"\n";
+        let file = SourceFile::new("s\x1b[1m.yaml", text);
+        let off = text.find("bad").unwrap();
+        let e = Error::Invalid {
+            file,
+            problems: vec![Problem::at(
+                Some(off..text.len() - 1),
+                Text::new("role `\x1b[2K`", "ロール `\x1b[2K`"),
+                Some(tr!("\rhelp", "\rhelp")),
+            )],
+        };
+        for lang in [Lang::En, Lang::Ja] {
+            for out in [e.plain(lang), shown(&e, lang)] {
+                assert!(!out.contains(['\x1b', '\r', '\u{9b}']), "{out:?}");
+            }
+        }
+        let u = Error::usage(tr!("unknown product `\x1b]0;x\x07`", "x"), None);
+        assert!(!shown(&u, Lang::En).contains('\x1b'));
+    }
+
+    #[test]
+    fn many_problems_are_counted_not_all_shown() {
+        let text = "x\n".repeat(10_000);
+        let file = SourceFile::new("s.yaml", text);
+        let problems = (0..10_000)
+            .map(|i| Problem::at(Some(i * 2..i * 2 + 1), tr!("bad", "bad"), None))
+            .collect();
+        let e = Error::Invalid { file, problems };
+        let plain = e.plain(Lang::En);
+        assert_eq!(plain.lines().count(), MAX_SHOWN + 1);
+        assert!(plain.contains("… and 9950 more problem(s)"), "{plain}");
+        assert!(shown(&e, Lang::Ja).contains("ほか 9950 件"));
+    }
+
+    #[test]
+    fn non_utf8_input_is_located() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sjis.yaml");
+        // "name: " then Shift_JIS for 本社 on line 2.
+        std::fs::write(&p, b"zones: []\nname: \x96\x7b\x8e\xd0\n").unwrap();
+        let e = read_text(&p).unwrap_err();
+        let en = e.plain(Lang::En);
+        assert!(
+            en.contains("sjis.yaml:2:7: not UTF-8 text (byte 16 is 0x96)")
+                && en.contains("saved as UTF-8"),
+            "{en}"
+        );
+        assert!(e.plain(Lang::Ja).contains("UTF-8 で保存してください"));
+        assert!(shown(&e, Lang::Ja).contains("Shift_JIS"));
+        std::fs::write(&p, b"\xff\xfen\x00").unwrap();
+        assert!(shown(&read_text(&p).unwrap_err(), Lang::En).contains("UTF-16"));
+    }
 
     #[test]
     fn line_col_round_trips() {

@@ -313,6 +313,13 @@ fn inactive_reason(i: Inactive, req: &Requirement) -> Reason {
     }
 }
 
+/// Every requirement that some of `open` is there for.
+fn requirements_in(open: &[OpenAt]) -> std::collections::HashSet<String> {
+    open.iter()
+        .flat_map(|o| o.provenance.iter().map(|p| p.requirement.clone()))
+        .collect()
+}
+
 /// Answer a query about a site's plan.
 pub fn explain(
     site: &Site,
@@ -413,6 +420,7 @@ pub fn explain(
                 &|o| o.protocol == *protocol && o.ports.contains(*port),
                 &|p| p.ports.contains(*port),
             );
+            let opened = requirements_in(&ex.open);
             for d in &deps {
                 for r in &d.catalog.requirements {
                     let Some(status) = port_status(r, &d.options, *protocol, *port) else {
@@ -423,11 +431,7 @@ pub fn explain(
                         Some(inactive_reason(i, r))
                     } else if status.is_some() {
                         status
-                    } else if !ex
-                        .open
-                        .iter()
-                        .any(|o| o.provenance.iter().any(|p| p.requirement == qid))
-                    {
+                    } else if !opened.contains(&qid) {
                         Some(Reason::NoEnforcementPoint)
                     } else {
                         None
@@ -486,16 +490,22 @@ pub fn explain(
                 }
             }
             // Exact: a requirement explains the packet only if one of its flows carries it.
+            // (Flows indexed by requirement: an opening may have 20,000 of them.)
+            let mut flows_of: std::collections::HashMap<String, Vec<&crate::plan::SiteFlow>> =
+                std::collections::HashMap::new();
+            for f in &plan.flows {
+                flows_of.entry(f.qualified()).or_default().push(f);
+            }
             let carries = |p: &Provenance| {
-                plan.flows.iter().any(|f| {
-                    f.qualified() == p.requirement
-                        && f.protocol == *protocol
+                flows_of.get(&p.requirement).into_iter().flatten().any(|f| {
+                    f.protocol == *protocol
                         && f.ports.contains(*port)
                         && f.from.contains(*from)
                         && f.to.contains(*to)
                 })
             };
             ex.open = open_at(&|o| o.permits(*from, *to, *protocol, *port), &carries);
+            let opened = requirements_in(&ex.open);
             for d in &deps {
                 let Some(sp) = site.products.iter().find(|p| p.product == d.catalog.id) else {
                     continue;
@@ -505,11 +515,7 @@ pub fn explain(
                         continue;
                     };
                     let qid = format!("{}/{}", d.catalog.id, r.id);
-                    if ex
-                        .open
-                        .iter()
-                        .any(|o| o.provenance.iter().any(|p| p.requirement == qid))
-                    {
+                    if opened.contains(&qid) {
                         continue;
                     }
                     let reason = if let Some(i) = d.why_inactive(r) {

@@ -202,13 +202,11 @@ pub fn openings(flows: &[Flow]) -> Vec<RoleOpening> {
         });
         let o = &mut out[i];
         o.ports.extend(&f.ports);
-        let q = f.qualified();
-        if !o.requirements.contains(&q) {
-            o.requirements.push(q);
-        }
+        o.requirements.push(f.qualified());
     }
     for o in &mut out {
         o.requirements.sort();
+        o.requirements.dedup();
     }
     out
 }

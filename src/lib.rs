@@ -15,6 +15,7 @@ pub mod cli;
 pub mod condition;
 pub mod diag;
 pub mod diff;
+pub mod escape;
 pub mod explain;
 pub mod flows;
 pub mod fsutil;

@@ -135,11 +135,41 @@ impl Opening {
         self.ports.intersection(ports)
     }
 
-    fn absorb(&mut self, other: Opening) {
-        self.from_roles.extend(other.from_roles);
-        self.to_roles.extend(other.to_roles);
-        for p in other.provenance {
-            self.add_provenance(p);
+    /// Take in the roles and provenance of `others` (one entry per requirement and source),
+    /// in one pass with an index: an opening of 20,000 requirements must not be quadratic.
+    fn absorb_all(&mut self, others: Vec<Opening>) {
+        if others.is_empty() {
+            return;
+        }
+        let mut index: HashMap<(String, String), usize> = self
+            .provenance
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ((p.requirement.clone(), p.source.clone()), i))
+            .collect();
+        for other in others {
+            self.from_roles.extend(other.from_roles);
+            self.to_roles.extend(other.to_roles);
+            for p in other.provenance {
+                match index.get(&(p.requirement.clone(), p.source.clone())) {
+                    Some(&i) => {
+                        let x = &mut self.provenance[i];
+                        x.ports.extend(&p.ports);
+                        for b in p.because {
+                            if !x.because.contains(&b) {
+                                x.because.push(b);
+                            }
+                        }
+                    }
+                    None => {
+                        index.insert(
+                            (p.requirement.clone(), p.source.clone()),
+                            self.provenance.len(),
+                        );
+                        self.provenance.push(p);
+                    }
+                }
+            }
         }
     }
 
@@ -371,19 +401,24 @@ fn group<K: Hash + Eq>(
     combine: impl Fn(&mut Opening, &Opening),
 ) -> Vec<Opening> {
     let mut out: Vec<Opening> = Vec::with_capacity(v.len());
+    let mut absorbed: Vec<Vec<Opening>> = Vec::with_capacity(v.len());
     let mut index: HashMap<K, usize> = HashMap::new();
     for o in v {
         let k = key(&o);
         match index.get(&k) {
             Some(&i) => {
                 combine(&mut out[i], &o);
-                out[i].absorb(o);
+                absorbed[i].push(o);
             }
             None => {
                 index.insert(k, out.len());
                 out.push(o);
+                absorbed.push(Vec::new());
             }
         }
+    }
+    for (o, more) in out.iter_mut().zip(absorbed) {
+        o.absorb_all(more);
     }
     out
 }
@@ -519,10 +554,14 @@ fn fold_covered(v: Vec<Opening>) -> Vec<Opening> {
     for (o, f) in v.into_iter().zip(&folded) {
         if *f { gone.push(o) } else { keep.push(o) }
     }
+    let mut absorbed: Vec<Vec<Opening>> = vec![Vec::new(); keep.len()];
     for f in gone {
-        if let Some(target) = keep.iter_mut().find(|k| covers(k, &f)) {
-            target.absorb(f);
+        if let Some(i) = keep.iter().position(|k| covers(k, &f)) {
+            absorbed[i].push(f);
         }
+    }
+    for (k, more) in keep.iter_mut().zip(absorbed) {
+        k.absorb_all(more);
     }
     keep
 }

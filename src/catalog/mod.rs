@@ -88,6 +88,8 @@ pub struct Catalog {
     pub origin: String,
     /// Role id → index in `roles`.
     role_index: HashMap<String, usize>,
+    /// Requirement id → index in `requirements`.
+    requirement_index: HashMap<String, usize>,
 }
 
 /// A cited vendor document.
@@ -189,6 +191,10 @@ pub struct Requirement {
     pub findings: Vec<Finding>,
 }
 
+/// At most this many role pairs (from × to, twice when both ways) over a catalog's
+/// requirements; real catalogs have dozens.
+pub const MAX_ROLE_PAIRS: usize = 20_000;
+
 impl Requirement {
     /// Every (initiator, acceptor) pair, forward pairs first, then the reversed ones when
     /// `both_ways`; no pair twice.
@@ -202,13 +208,15 @@ impl Requirement {
             .iter()
             .flat_map(|t| self.from.iter().map(move |f| (t.as_str(), f.as_str())));
         let mut out: Vec<(&str, &str)> = Vec::new();
+        let mut seen: HashSet<(&str, &str)> = HashSet::new();
         let all: Box<dyn Iterator<Item = (&str, &str)>> = if self.both_ways {
             Box::new(forward.chain(reverse))
         } else {
             Box::new(forward)
         };
+        // A set, not `out.contains`: a hostile catalog's 1,000 × 1,000 roles were quadratic.
         for p in all {
-            if !out.contains(&p) {
+            if seen.insert(p) {
                 out.push(p);
             }
         }
@@ -291,7 +299,9 @@ impl Catalog {
 
     /// The requirement `id`.
     pub fn requirement(&self, id: &str) -> Option<&Requirement> {
-        self.requirements.iter().find(|r| r.id == id)
+        self.requirement_index
+            .get(id)
+            .map(|i| &self.requirements[*i])
     }
 
     /// Every option at its default.
@@ -340,7 +350,8 @@ impl Catalogs {
     }
 
     /// The built-in catalogs plus every `*.yaml`/`*.yml` in `dir` (sorted by name); a catalog
-    /// with the id of one already present replaces it.
+    /// with the id of a built-in one replaces it. Two files of `dir` with the same id are an
+    /// error (located at the second one's `id:`), not a silent "last file wins".
     pub fn with_dir(dir: &Path) -> Result<Catalogs> {
         let mut set = Catalogs::builtin();
         let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
@@ -349,8 +360,36 @@ impl Catalogs {
             .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
             .collect();
         paths.sort();
+        let mut seen: HashMap<String, String> = HashMap::new();
         for p in paths {
-            let c = load_path(&p)?;
+            let file = SourceFile::new(p.display().to_string(), crate::diag::read_text(&p)?);
+            let c = load(file.clone())?;
+            if let Some(first) = seen.get(&c.id) {
+                let (id, first) = (&c.id, crate::escape::escape_controls(first));
+                // The top-level `id:` line; the file checked, so it has one.
+                let mut at = 0;
+                let span = file.text.split_inclusive('\n').find_map(|l| {
+                    let start = at;
+                    at += l.len();
+                    l.starts_with("id:")
+                        .then(|| start..start + l.trim_end().len())
+                });
+                return Err(Error::Invalid {
+                    file,
+                    problems: vec![Problem::at(
+                        span,
+                        tr!(
+                            "product id `{id}` is already defined by {first}",
+                            "製品 id `{id}` は {first} ですでに定義されています"
+                        ),
+                        Some(tr!(
+                            "each catalog of --catalog-dir needs its own id: remove or rename one",
+                            "--catalog-dir のカタログには別々の id が必要です: どちらかを削除するか id を変えてください"
+                        )),
+                    )],
+                });
+            }
+            seen.insert(c.id.clone(), file.name.clone());
             set.insert(c);
         }
         Ok(set)
@@ -393,7 +432,7 @@ impl Catalogs {
 
 /// Load and check a catalog file.
 pub fn load_path(path: &Path) -> Result<Catalog> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::diag::read_text(path)?;
     load(SourceFile::new(path.display().to_string(), text))
 }
 
@@ -567,12 +606,42 @@ impl Checker<'_> {
         let known: HashSet<&str> = roles.iter().map(|r| r.id.as_str()).collect();
         let mut seen = HashSet::new();
         let mut requirements = Vec::new();
+        let mut pairs = 0usize;
+        let mut over = false;
         for r in raw.requirements {
             self.check_id(tr!("requirement", "要件"), &r.id, &mut seen);
+            let span = self.span(&r.id);
             let req = self.requirement(r, &options, &roles, &known, &sources);
+            // Every role pair becomes flows, rows and rules: bound them, or one requirement
+            // from 1,000 roles to 1,000 roles takes minutes and gigabytes downstream.
+            pairs = pairs.saturating_add(
+                req.from
+                    .len()
+                    .saturating_mul(req.to.len())
+                    .saturating_mul(if req.both_ways { 2 } else { 1 }),
+            );
+            if pairs > MAX_ROLE_PAIRS && !over {
+                over = true;
+                self.problem(
+                    span,
+                    tr!(
+                        "the requirements connect more than {MAX_ROLE_PAIRS} role pairs (from × to, counted up to here)",
+                        "要件がつなぐロールの組が {MAX_ROLE_PAIRS} を超えています (from × to をここまで数えた数)"
+                    ),
+                    Some(tr!(
+                        "a catalog describes a product's few components: list fewer roles in from and to",
+                        "カタログは製品の少数の構成要素を記述するものです: from と to のロールを減らしてください"
+                    )),
+                );
+            }
             requirements.push(req);
         }
 
+        // The first of duplicate ids (an error anyway), as a linear search would find.
+        let mut requirement_index = HashMap::new();
+        for (i, r) in requirements.iter().enumerate() {
+            requirement_index.entry(r.id.clone()).or_insert(i);
+        }
         let role_index = roles
             .iter()
             .enumerate()
@@ -580,6 +649,7 @@ impl Checker<'_> {
             .collect();
         Catalog {
             role_index,
+            requirement_index,
             id: raw.id.value,
             name: raw.name,
             vendor: raw.vendor,

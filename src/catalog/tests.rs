@@ -176,3 +176,51 @@ fn schema_describes_the_format() {
         assert!(text.contains(key), "schema lacks {key}");
     }
 }
+
+#[test]
+fn duplicate_ids_across_a_catalog_dir_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.yaml"), MINIMAL).unwrap();
+    let c = Catalogs::with_dir(dir.path()).unwrap();
+    assert!(c.get("demo").is_ok());
+    // Replacing a built-in is fine.
+    std::fs::write(
+        dir.path().join("b.yaml"),
+        MINIMAL.replace("id: demo", "id: tmws"),
+    )
+    .unwrap();
+    assert!(Catalogs::with_dir(dir.path()).is_ok());
+    // Two files of the directory with one id: the second is located.
+    std::fs::write(dir.path().join("c.yml"), MINIMAL).unwrap();
+    let e = Catalogs::with_dir(dir.path()).unwrap_err();
+    let en = e.plain(Lang::En);
+    assert!(
+        en.contains("c.yml:2:1: product id `demo` is already defined by") && en.contains("a.yaml"),
+        "{en}"
+    );
+    assert!(e.plain(Lang::Ja).contains("すでに定義されています"));
+}
+
+#[test]
+fn role_pairs_are_bounded() {
+    let roles: String = (0..200)
+        .map(|i| format!("  - {{id: r{i}, name: {{en: R, ja: R}}, zone: intranet}}\n"))
+        .collect();
+    let many = format!(
+        "[{}]",
+        (0..200)
+            .map(|i| format!("r{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let text = MINIMAL
+        .replace("roles:\n", &format!("roles:\n{roles}"))
+        .replace(
+            "    from: agent\n    to: server\n",
+            &format!("    from: {many}\n    to: {many}\n"),
+        );
+    let t0 = std::time::Instant::now();
+    let e = load_str(&text).unwrap_err().plain(Lang::En);
+    assert!(e.contains("more than 20000 role pairs"), "{e}");
+    assert!(t0.elapsed() < std::time::Duration::from_secs(5));
+}

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app;
 use crate::catalog::Catalogs;
-use crate::diag::{EXIT_BAD_INPUT, EXIT_OK, Error, Result, SourceFile};
+use crate::diag::{EXIT_BAD_INPUT, EXIT_OK, Result, SourceFile};
 use crate::i18n::Lang;
 
 mod args;
@@ -103,7 +103,7 @@ pub fn main() -> ExitCode {
     match run(cli, lang) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("{:?}", e.to_report(lang));
+            eprint!("{}", e.report_text(lang));
             ExitCode::from(e.exit_code())
         }
     }
@@ -120,6 +120,8 @@ fn install_error_style() {
 }
 
 fn print(text: &str) {
+    // Values are escaped where they are placed; this is the net behind that (crate::escape).
+    let text = crate::escape::terminal_safe(text);
     let mut out = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth a panic.
     let _ = out.write_all(text.as_bytes());
@@ -152,7 +154,7 @@ impl Global {
 
 /// A file's text, named by its path for error messages.
 fn read_source(path: &Path) -> Result<SourceFile> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::diag::read_text(path)?;
     Ok(SourceFile::new(path.display().to_string(), text))
 }
 

@@ -9,17 +9,9 @@ use crate::i18n::Lang;
 use crate::output::Format;
 use crate::packet::Packet;
 
-/// Control characters shown as `\u{..}` escapes.
+/// Text from the ruleset on one line, control characters escaped.
 fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() {
-            let _ = write!(o, "\\u{{{:x}}}", c as u32);
-        } else {
-            o.push(c);
-        }
-    }
-    o
+    crate::escape::escape_line(s).into_owned()
 }
 
 fn stage(s: Stage, lang: Lang) -> &'static str {
@@ -223,19 +215,14 @@ fn text(r: &AuditReport, md: bool, allow_excess: bool, lang: Lang) -> String {
     out
 }
 
-/// A CSV cell: quoted when needed; a leading `= + - @`, tab or CR is neutralised with `'`
-/// (spreadsheets would run it as a formula).
+/// A CSV cell: escaped and formula-neutralised ([`crate::escape::csv_cell`]), quoted when
+/// needed.
 fn cell(s: &str) -> String {
-    let s = esc(s);
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s
-    };
+    let s = crate::escape::csv_cell(s);
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s
+        s.into_owned()
     }
 }
 
@@ -319,9 +306,9 @@ mod tests {
 
     #[test]
     fn control_characters_and_formulas_are_neutralised() {
-        assert_eq!(esc("a\x1b[2Jb"), "a\\u{1b}[2Jb");
-        assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(cell("+cmd|x"), "'+cmd|x");
+        assert!(!esc("a\x1b[2Jb\nc").contains(['\x1b', '\n']));
+        assert!(cell("=HYPERLINK(\"x\")").starts_with("\"'="));
+        assert!(cell("+cmd|x").starts_with("'+"));
         assert_eq!(cell("plain"), "plain");
     }
 }

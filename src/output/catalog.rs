@@ -47,7 +47,7 @@ pub fn list(catalogs: &Catalogs, format: Format, wrap: bool, lang: Lang) -> Stri
         Format::Table => {
             let mut t = new_table(header, wrap);
             for r in rows {
-                t.add_row(r);
+                t.add_row(crate::output::row(r));
             }
             format!("{t}\n")
         }
@@ -136,9 +136,9 @@ pub fn show(c: &Catalog, format: Format, wrap: bool, lang: Lang) -> String {
         out,
         "{}{} ({}) — {}",
         if md { "# " } else { "" },
-        c.name.get(lang),
+        crate::escape::escape_line(c.name.get(lang)),
         c.id,
-        c.vendor
+        crate::escape::escape_line(&c.vendor)
     );
     if let Some(s) = &c.summary {
         let _ = writeln!(out, "\n{}", s.get(lang));
@@ -150,7 +150,7 @@ pub fn show(c: &Catalog, format: Format, wrap: bool, lang: Lang) -> String {
         } else {
             let mut t = new_table(header, wrap);
             for r in rows {
-                t.add_row(r);
+                t.add_row(crate::output::row(r));
             }
             let _ = writeln!(out, "{t}");
         }

@@ -67,7 +67,7 @@ pub fn explanation(ex: &Explanation, format: Format, lang: Lang) -> String {
             let _ = writeln!(
                 out,
                 "{li}{} ({}): {verdict}",
-                c.point,
+                crate::escape::escape_line(&c.point),
                 dir_text(c.direction, lang)
             );
         }
@@ -97,7 +97,7 @@ pub fn explanation(ex: &Explanation, format: Format, lang: Lang) -> String {
         let _ = writeln!(
             out,
             "{li}{} ({}): {} -> {} {} {}",
-            o.point,
+            crate::escape::escape_line(&o.point),
             dir_text(o.direction, lang),
             o.from.join(" "),
             o.to.join(" "),
@@ -221,7 +221,7 @@ pub fn diff(
                 _ => {
                     let mut t = new_table(header, wrap);
                     for r in rows {
-                        t.add_row(r);
+                        t.add_row(crate::output::row(r));
                     }
                     format!("{t}\n")
                 }

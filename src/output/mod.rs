@@ -42,9 +42,21 @@ pub fn new_table(header: Vec<String>, wrap: bool) -> Table {
     t
 }
 
-/// Escape a cell for a Markdown table.
+/// Escape a cell for a Markdown table (control characters made visible, see
+/// [`crate::escape`]).
 pub fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', "<br>")
+    crate::escape::escape_controls(s)
+        .replace('|', "\\|")
+        .replace('\n', "<br>")
+}
+
+/// A table row with every cell's control characters made visible ([`crate::escape`]), so a
+/// name cannot move the cursor, clear the screen or break the table's alignment.
+pub fn row<S: AsRef<str>>(cells: impl IntoIterator<Item = S>) -> Vec<String> {
+    cells
+        .into_iter()
+        .map(|c| crate::escape::escape_controls(c.as_ref()).into_owned())
+        .collect()
 }
 
 /// A Markdown table.
@@ -68,13 +80,20 @@ pub fn md_table(header: &[String], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// CSV text from a header and rows.
+/// CSV text from a header and rows. Every field goes through [`crate::escape::csv_cell`]:
+/// control characters made visible, and a field a spreadsheet would run as a formula
+/// (`=`, `+`, `-`, `@`, tab, CR first) starts with `'`.
 pub fn csv_text(header: &[String], rows: &[Vec<String>]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
+    let safe = |r: &[String]| -> Vec<String> {
+        r.iter()
+            .map(|c| crate::escape::csv_cell(c).into_owned())
+            .collect()
+    };
     // Writing to a Vec cannot fail.
-    let _ = w.write_record(header);
+    let _ = w.write_record(safe(header));
     for r in rows {
-        let _ = w.write_record(r);
+        let _ = w.write_record(safe(r));
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }

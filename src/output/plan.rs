@@ -161,7 +161,7 @@ pub fn render(
                 out,
                 "{}{title} `{}`\n",
                 if md { "# " } else { "" },
-                plan.site
+                crate::escape::escape_line(&plan.site)
             );
             for p in &plan.products {
                 let opts: Vec<String> = p.options.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -187,7 +187,7 @@ pub fn render(
                     out,
                     "\n{}{} ({kind}, {}): {count}\n",
                     if md { "## " } else { "" },
-                    p.id,
+                    crate::escape::escape_line(&p.id),
                     p.target.as_str()
                 );
                 let header: Vec<String> = [
@@ -223,7 +223,7 @@ pub fn render(
                 } else {
                     let mut t = new_table(header, wrap);
                     for r in rows {
-                        t.add_row(r);
+                        t.add_row(crate::output::row(r));
                     }
                     let _ = writeln!(out, "{t}");
                 }

@@ -26,21 +26,25 @@ struct Row {
 
 fn rows(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> Vec<Row> {
     // Group by (product, from, to) in first-appearance order, then by protocol and port.
-    let mut groups: Vec<(String, String, String)> = Vec::new();
+    // One pass with an index (a hostile catalog has a million role pairs).
+    // (product, from, to) → its flows.
+    type Key<'a> = (&'a str, &'a str, &'a str);
+    let mut groups: Vec<(Key, Vec<&Flow>)> = Vec::new();
+    let mut index: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
     for f in &report.flows {
-        let k = (f.product.clone(), f.from.clone(), f.to.clone());
-        if !groups.contains(&k) {
-            groups.push(k);
-        }
+        let k = (f.product.as_str(), f.from.as_str(), f.to.as_str());
+        let i = *index.entry(k).or_insert_with(|| {
+            groups.push((k, Vec::new()));
+            groups.len() - 1
+        });
+        groups[i].1.push(f);
     }
     let mut out = Vec::new();
-    for (product, from, to) in &groups {
+    for ((product, from, to), members) in groups {
         let cat = catalogs.get(product).ok();
         let name = |r: &str| cat.map_or(r.to_string(), |c| c.role_name(r).get(lang).to_string());
-        let mut items: Vec<(&Flow, std::ops::RangeInclusive<u16>)> = report
-            .flows
-            .iter()
-            .filter(|f| &f.product == product && &f.from == from && &f.to == to)
+        let mut items: Vec<(&Flow, std::ops::RangeInclusive<u16>)> = members
+            .into_iter()
             .flat_map(|f| f.ports.ranges().map(move |r| (f, r)))
             .collect();
         items.sort_by_key(|(f, r)| (f.protocol, *r.start()));
@@ -52,7 +56,7 @@ fn rows(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> Vec<Row> {
                 lang.pick("(range)", "(範囲)").to_string()
             };
             out.push(Row {
-                group: (from.clone(), to.clone()),
+                group: (from.to_string(), to.to_string()),
                 from: name(from),
                 to: name(to),
                 protocol: f.protocol.to_string(),
@@ -62,7 +66,7 @@ fn rows(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> Vec<Row> {
                 when: because_text(&f.because, lang),
                 source: f.source.clone(),
                 requirement: f.qualified(),
-                product: product.clone(),
+                product: product.to_string(),
             });
         }
     }
@@ -175,7 +179,7 @@ fn table(report: &PortsReport, catalogs: &Catalogs, wrap: bool, lang: Lang) -> S
     } else {
         let mut t = new_table(header(lang), wrap);
         for c in cells(&rows) {
-            t.add_row(c);
+            t.add_row(crate::output::row(c));
         }
         let _ = writeln!(out, "{t}");
         let _ = writeln!(

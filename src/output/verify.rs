@@ -107,7 +107,7 @@ pub fn listen_ready(
         out,
         "{} {} ({}) — {} {}",
         lang.pick("Listening as", "待ち受けホスト:"),
-        r.plan.host.label,
+        crate::escape::escape_line(&r.plan.host.label),
         addrs.join(", "),
         lang.pick("stops by itself after", "自動停止まで"),
         human_duration(duration)
@@ -165,12 +165,12 @@ fn listen_table(r: &BindReport, wrap: bool, lang: Lang) -> String {
                 .map(|(_, _, s)| s.clone())
                 .unwrap_or_default()
         };
-        t.add_row(vec![
+        t.add_row(crate::output::row([
             a.to_string(),
             p.to_string(),
             find(&bound_req),
             find(&bound_can),
-        ]);
+        ]));
     }
     let _ = writeln!(out, "{t}");
     for (a, p, list) in grouped(r.with(|s| *s == PortStatus::Occupied)) {
@@ -274,7 +274,7 @@ pub fn listen_done(
     );
     for h in hits {
         let from: Vec<String> = h.from.iter().map(|a| a.to_string()).collect();
-        t.add_row(vec![
+        t.add_row(crate::output::row([
             h.addr.to_string(),
             format!("{}/{}", h.protocol, h.port),
             h.count.to_string(),
@@ -289,7 +289,7 @@ pub fn listen_done(
             } else {
                 String::new()
             },
-        ]);
+        ]));
     }
     let _ = writeln!(out, "{t}");
     out
@@ -415,18 +415,18 @@ pub fn probe_dry_run(p: &ProbePlan, format: VerifyFormat, wrap: bool, lang: Lang
             Expect::Open => lang.pick("open", "開"),
             Expect::Closed => lang.pick("closed", "閉"),
         };
-        t.add_row(vec![
+        t.add_row(crate::output::row([
             e.into(),
             s,
             d,
             format!("{pr}/{}", port_list(ports)),
             why,
-        ]);
+        ]));
     }
     let mut out = format!(
         "{} {}: {} {}\n{t}\n",
         lang.pick("Probe plan from", "検査計画:"),
-        p.host.label,
+        crate::escape::escape_line(&p.host.label),
         p.checks.len(),
         lang.pick(
             "checks (dry run: nothing sent)",
@@ -461,7 +461,7 @@ fn probe_table(r: &ProbeReport, wrap: bool, lang: Lang) -> String {
         out,
         "{} {} — {} {} {:.2} s — {verdict}",
         lang.pick("Probe from", "検査元:"),
-        r.plan.host.label,
+        crate::escape::escape_line(&r.plan.host.label),
         r.results.len(),
         lang.pick("checks in", "件を"),
         r.elapsed_ms / 1000.0
@@ -498,7 +498,7 @@ fn probe_table(r: &ProbeReport, wrap: bool, lang: Lang) -> String {
                 x.check.because.join(", ")
             )
         };
-        t.add_row(vec![
+        t.add_row(crate::output::row([
             x.result.as_str().to_string(),
             expect.to_string(),
             x.check.src.map(|a| a.to_string()).unwrap_or_default(),
@@ -506,7 +506,7 @@ fn probe_table(r: &ProbeReport, wrap: bool, lang: Lang) -> String {
             format!("{}/{}", x.check.protocol, x.check.port),
             rtt_text(x),
             format!("{why}\n{}", observed_text(&x.observed, lang)),
-        ]);
+        ]));
     }
     if rows > 0 {
         let _ = writeln!(out, "{t}");

@@ -6,10 +6,12 @@ use std::fmt::Write as _;
 use super::Report;
 use super::diagram::{Diagram, EdgeKind};
 
-/// Quote a DOT string: `"`, `\` escaped, newlines as `\n`.
+/// Quote a DOT string: `"`, `\` escaped, newlines as `\n`, carriage returns dropped, other
+/// control characters made visible ([`crate::escape::escape_controls`]).
 pub fn quote(s: &str) -> String {
     let mut out = String::from("\"");
-    for c in s.chars() {
+    let without_cr = s.replace('\r', "");
+    for c in crate::escape::escape_controls(&without_cr).chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -120,5 +122,10 @@ mod tests {
     #[test]
     fn quoting_escapes_quotes_backslashes_and_newlines() {
         assert_eq!(super::quote("a\"b\\c\nd"), "\"a\\\"b\\\\c\\nd\"");
+    }
+
+    #[test]
+    fn quoting_shows_control_characters() {
+        assert_eq!(super::quote("a\x1b[2J\tb"), "\"a\\\\x1b[2J\\\\tb\"");
     }
 }

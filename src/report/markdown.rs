@@ -6,10 +6,12 @@ use std::fmt::Write as _;
 use super::Report;
 
 /// Escape text for a Markdown table cell (or list item): `|` and `\` escaped, HTML special
-/// characters as entities, line breaks as `<br>`.
+/// characters as entities, line breaks as `<br>`, carriage returns dropped, other control
+/// characters made visible ([`crate::escape::escape_controls`]).
 pub fn cell(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    let without_cr = s.replace('\r', "");
+    for c in crate::escape::escape_controls(&without_cr).chars() {
         match c {
             '|' => out.push_str("\\|"),
             '\\' => out.push_str("\\\\"),
@@ -132,5 +134,10 @@ mod tests {
     #[test]
     fn cells_escape_pipes_html_and_newlines() {
         assert_eq!(super::cell("a|b\n<c> & d"), "a\\|b<br>&lt;c&gt; &amp; d");
+    }
+
+    #[test]
+    fn cells_show_control_characters() {
+        assert_eq!(super::cell("a\x1b[2Jb\r\n"), "a\\\\x1b[2Jb<br>");
     }
 }

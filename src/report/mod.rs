@@ -470,10 +470,11 @@ fn services(o: &Opening, lang: Lang) -> Vec<String> {
     out
 }
 
-fn push_unique(v: &mut Vec<String>, s: String) {
-    if !v.contains(&s) {
-        v.push(s);
-    }
+/// `v` without repeats, first occurrences in order (a set, as an opening of a hostile catalog
+/// has 20,000 requirements).
+fn unique(v: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    v.into_iter().filter(|s| seen.insert(s.clone())).collect()
 }
 
 struct Ctx<'a> {
@@ -524,9 +525,9 @@ impl Ctx<'_> {
                 .split_once('/')
                 .unwrap_or(("", p.requirement.as_str()));
             if let Ok(c) = self.cats.get(prod) {
-                push_unique(&mut products, c.name.get(lang).to_string());
+                products.push(c.name.get(lang).to_string());
                 if let Some(r) = c.requirement(req) {
-                    push_unique(&mut purposes, r.purpose.get(lang).to_string());
+                    purposes.push(r.purpose.get(lang).to_string());
                 }
             }
             let cond = because_text(&p.because, lang);
@@ -535,10 +536,7 @@ impl Ctx<'_> {
             } else {
                 format!("{} {cond}", lang.pick("when", "条件:"))
             };
-            push_unique(
-                &mut basis,
-                format!("{} {} ({cond})", p.source, p.requirement),
-            );
+            basis.push(format!("{} {} ({cond})", p.source, p.requirement));
         }
         let from_internet =
             from_zones.iter().any(|z| z == INTERNET) && to_zones.iter().any(|z| z != INTERNET);
@@ -559,21 +557,24 @@ impl Ctx<'_> {
                 .to_string(),
             );
         }
-        let reqs = o.requirements();
+        let reqs: std::collections::HashSet<String> = o.requirements().into_iter().collect();
         for f in self
             .findings
             .iter()
             .filter(|f| reqs.contains(&f.requirement))
         {
-            push_unique(
-                &mut notes,
-                format!(
-                    "[{}] {}",
-                    severity_text(f.severity, lang),
-                    f.message.get(lang)
-                ),
-            );
+            notes.push(format!(
+                "[{}] {}",
+                severity_text(f.severity, lang),
+                f.message.get(lang)
+            ));
         }
+        let (purposes, basis, products, notes) = (
+            unique(purposes),
+            unique(basis),
+            unique(products),
+            unique(notes),
+        );
         Row {
             request_no: format!("FW-{point}-{n:03}"),
             change,

@@ -10,7 +10,7 @@
 pub mod internet;
 pub mod raw;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::ops::Range;
 use std::path::Path;
@@ -43,6 +43,9 @@ pub struct Zone {
     pub name: Option<Text>,
     /// Its addresses; the internet zone's is the complement of all others.
     pub set: AddrSet,
+    /// The CIDRs as written (host bits cleared), for their broadcast addresses; none for the
+    /// internet zone.
+    pub nets: Vec<IpNet>,
 }
 
 /// One product as deployed at the site.
@@ -175,7 +178,7 @@ impl Site {
 
 /// Load and check a site file.
 pub fn load_path(path: &Path, catalogs: &Catalogs) -> Result<Site> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::diag::read_text(path)?;
     load(SourceFile::new(path.display().to_string(), text), catalogs)
 }
 
@@ -218,6 +221,7 @@ struct Checker<'f> {
 /// Every claimed range of every zone, sorted, for O(log n) "which zones does this net touch".
 struct ZoneIndex {
     ranges: Vec<(bool, u128, u128, usize)>,
+    hosts: HostCheck,
 }
 
 impl ZoneIndex {
@@ -233,7 +237,10 @@ impl ZoneIndex {
             ranges.extend(z.set.v6.ranges().map(|r| (true, *r.start(), *r.end(), i)));
         }
         ranges.sort_unstable();
-        ZoneIndex { ranges }
+        ZoneIndex {
+            ranges,
+            hosts: HostCheck::new(zones),
+        }
     }
 
     /// The zones `net` touches (indices; `None` for the internet, i.e. an unclaimed part).
@@ -273,6 +280,189 @@ impl ZoneIndex {
     }
 }
 
+/// Why `ip` cannot be the address of a host (one that listens, or is probed), if it cannot:
+/// the unspecified address and the rest of 0.0.0.0/8, multicast (224.0.0.0/4, ff00::/8), the
+/// limited broadcast 255.255.255.255 and the reserved 240.0.0.0/4.
+pub fn not_unicast(ip: IpAddr) -> Option<Text> {
+    match ip {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            if a.is_unspecified() {
+                Some(tr!(
+                    "the unspecified address (bound, it means every address)",
+                    "未指定アドレスです (バインドするとすべてのアドレスを意味します)"
+                ))
+            } else if o[0] == 0 {
+                Some(tr!(
+                    "in 0.0.0.0/8 (\"this network\"), which no host has",
+                    "0.0.0.0/8 (\"this network\") の範囲で、ホストのアドレスではありません"
+                ))
+            } else if a.is_broadcast() {
+                Some(tr!(
+                    "the limited broadcast address",
+                    "リミテッドブロードキャストアドレスです"
+                ))
+            } else if a.is_multicast() {
+                Some(tr!(
+                    "a multicast address (224.0.0.0/4)",
+                    "マルチキャストアドレス (224.0.0.0/4) です"
+                ))
+            } else if o[0] >= 240 {
+                Some(tr!(
+                    "a reserved address (240.0.0.0/4)",
+                    "予約済みアドレス (240.0.0.0/4) です"
+                ))
+            } else {
+                None
+            }
+        }
+        IpAddr::V6(a) => {
+            if a.is_unspecified() {
+                Some(tr!(
+                    "the unspecified address (bound, it means every address)",
+                    "未指定アドレスです (バインドするとすべてのアドレスを意味します)"
+                ))
+            } else if a.is_multicast() {
+                Some(tr!(
+                    "a multicast address (ff00::/8)",
+                    "マルチキャストアドレス (ff00::/8) です"
+                ))
+            } else if let Some(v4) = a.to_ipv4_mapped() {
+                not_unicast(IpAddr::V4(v4))
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// Why no host can be in `net` at all (a CIDR wholly inside 0.0.0.0/8, 224.0.0.0/4,
+/// 240.0.0.0/4 or ff00::/8, or a single address that [`not_unicast`] rejects), if so.
+pub fn no_unicast_in(net: &IpNet) -> Option<Text> {
+    if net.prefix_len() == net.max_prefix_len() {
+        return not_unicast(net.addr());
+    }
+    const BLOCKS: [&str; 7] = [
+        "0.0.0.0/8",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "ff00::/8",
+        "::ffff:0.0.0.0/104",
+        "::ffff:224.0.0.0/100",
+        "::ffff:240.0.0.0/100",
+    ];
+    BLOCKS
+        .iter()
+        .filter_map(|b| b.parse::<IpNet>().ok())
+        .any(|b| b.contains(net))
+        .then(|| {
+            // The reason of the block (not "the unspecified address" for 0.0.0.0/8).
+            let first = net.network();
+            not_unicast(if first.is_unspecified() {
+                net.broadcast()
+            } else {
+                first
+            })
+        })
+        .flatten()
+}
+
+/// Whether `ip` is an address of the public internet: unicast, and not private (RFC 1918,
+/// 100.64.0.0/10, ULA fc00::/7), loopback, link-local, documentation, benchmarking or IETF
+/// special-purpose space. Zones may claim public addresses, but a public address is still
+/// someone else's host when it comes to probing.
+pub fn is_public(ip: IpAddr) -> bool {
+    if not_unicast(ip).is_some() {
+        return false;
+    }
+    const SPECIAL: [&str; 19] = [
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "::1/128",
+        "::ffff:0:0/96",
+        "64:ff9b:1::/48",
+        "100::/64",
+        "2001:db8::/32",
+        "3fff::/20",
+        "fc00::/7",
+        "fe80::/10",
+    ];
+    if let IpAddr::V6(a) = ip
+        && let Some(v4) = a.to_ipv4_mapped()
+    {
+        return is_public(IpAddr::V4(v4));
+    }
+    !SPECIAL
+        .iter()
+        .filter_map(|b| b.parse::<IpNet>().ok())
+        .any(|b| b.contains(&ip))
+}
+
+/// The addresses of a site that no host can have: [`not_unicast`] ones, and the network and
+/// broadcast addresses of the zones' IPv4 CIDRs of /30 or larger (a directed broadcast reaches
+/// every host of the subnet).
+#[derive(Debug, Clone, Default)]
+pub struct HostCheck {
+    edges: HashMap<IpAddr, (IpNet, String, bool)>,
+}
+
+impl HostCheck {
+    /// The check for these zones.
+    pub fn new(zones: &[Zone]) -> HostCheck {
+        let mut edges = HashMap::new();
+        for z in zones {
+            for n in &z.nets {
+                if let IpNet::V4(v4) = n
+                    && v4.prefix_len() <= 30
+                {
+                    edges
+                        .entry(IpAddr::V4(v4.broadcast()))
+                        .or_insert((*n, z.id.clone(), true));
+                    edges
+                        .entry(IpAddr::V4(v4.network()))
+                        .or_insert((*n, z.id.clone(), false));
+                }
+            }
+        }
+        HostCheck { edges }
+    }
+
+    /// Why `ip` cannot be one host's address, if it cannot.
+    pub fn why_not(&self, ip: IpAddr) -> Option<Text> {
+        if let Some(why) = not_unicast(ip) {
+            return Some(why);
+        }
+        let (net, zone, broadcast) = self.edges.get(&ip)?;
+        Some(if *broadcast {
+            tr!(
+                "the broadcast address of {net} (zone `{zone}`)",
+                "{net} (ゾーン `{zone}`) のブロードキャストアドレスです"
+            )
+        } else {
+            tr!(
+                "the network address of {net} (zone `{zone}`)",
+                "{net} (ゾーン `{zone}`) のネットワークアドレスです"
+            )
+        })
+    }
+}
+
+impl Site {
+    /// Which addresses of this site can be a host's ([`HostCheck`]).
+    pub fn host_check(&self) -> HostCheck {
+        HostCheck::new(&self.zones)
+    }
+}
+
 fn looks_like_fqdn(s: &str) -> bool {
     s.contains('.')
         && s.len() <= 253
@@ -288,7 +478,77 @@ fn looks_like_fqdn(s: &str) -> bool {
             .is_some_and(|tld| tld.chars().any(|c| c.is_ascii_alphabetic()))
 }
 
+/// At most this many overlapping zone CIDRs are reported one by one; the rest are counted.
+const MAX_OVERLAPS: usize = 20;
+
 impl Checker<'_> {
+    /// Report CIDRs that overlap another zone CIDR (of any zone, the same one included), in
+    /// O(n log n): sorted by first address, each CIDR is compared with the one seen so far that
+    /// reaches furthest (CIDRs nest or are disjoint, so that one contains it). Each overlapping
+    /// CIDR is reported once, at its own place, naming the one before it in the file; after
+    /// [`MAX_OVERLAPS`] of them, one more problem counts the rest.
+    fn overlaps(&mut self, nets: &[(String, IpNet, Option<Range<usize>>)]) {
+        let bounds = |n: &IpNet| match n {
+            IpNet::V4(n) => (
+                false,
+                u128::from(u32::from(n.network())),
+                u128::from(u32::from(n.broadcast())),
+            ),
+            IpNet::V6(n) => (true, u128::from(n.network()), u128::from(n.broadcast())),
+        };
+        let mut order: Vec<usize> = (0..nets.len()).collect();
+        order.sort_by_key(|&i| {
+            let (v6, lo, hi) = bounds(&nets[i].1);
+            (v6, lo, std::cmp::Reverse(hi), i)
+        });
+        // (later in the file, earlier in the file)
+        let mut pairs: Vec<(usize, usize)> = Vec::new();
+        let mut reach: Option<(bool, u128, usize)> = None;
+        for &i in &order {
+            let (v6, lo, hi) = bounds(&nets[i].1);
+            match reach {
+                Some((f, end, j)) if f == v6 && lo <= end => {
+                    pairs.push((i.max(j), i.min(j)));
+                    if hi > end {
+                        reach = Some((v6, hi, i));
+                    }
+                }
+                _ => reach = Some((v6, hi, i)),
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup_by_key(|p| p.0);
+        for &(later, earlier) in pairs.iter().take(MAX_OVERLAPS) {
+            let (id, net, span) = &nets[later];
+            let (other, onet, _) = &nets[earlier];
+            self.problem(
+                span.clone(),
+                tr!(
+                    "{net} of zone `{id}` overlaps {onet} of zone `{other}`",
+                    "ゾーン `{id}` の {net} がゾーン `{other}` の {onet} と重なっています"
+                ),
+                Some(tr!(
+                    "an address belongs to exactly one zone",
+                    "アドレスはちょうど 1 つのゾーンに属します"
+                )),
+            );
+        }
+        if let Some(&(next, _)) = pairs.get(MAX_OVERLAPS) {
+            let more = pairs.len() - MAX_OVERLAPS;
+            self.problem(
+                nets[next].2.clone(),
+                tr!(
+                    "… and {more} more zone CIDR(s) overlap an earlier one (the first {MAX_OVERLAPS} are listed)",
+                    "… ほかに {more} 件のゾーンの CIDR が先に書かれた CIDR と重なっています (最初の {MAX_OVERLAPS} 件を表示)"
+                ),
+                Some(tr!(
+                    "an address belongs to exactly one zone",
+                    "アドレスはちょうど 1 つのゾーンに属します"
+                )),
+            );
+        }
+    }
+
     fn span<T>(&self, s: &Spanned<T>) -> Option<Range<usize>> {
         span_of(self.file, &s.referenced)
     }
@@ -326,24 +586,13 @@ impl Checker<'_> {
                 continue;
             }
             let mut set = AddrSet::new();
+            let mut nets = Vec::new();
             for c in &z.cidrs {
                 match parse_net(&c.value) {
                     Some(net) => {
-                        let span = self.span(c);
-                        for (other, onet, _) in &zone_spans {
-                            if onet.contains(&net) || net.contains(onet) || overlaps(onet, &net) {
-                                self.problem(
-                                    span.clone(),
-                                    tr!(
-                                        "{net} of zone `{id}` overlaps {onet} of zone `{other}`",
-                                        "ゾーン `{id}` の {net} がゾーン `{other}` の {onet} と重なっています"
-                                    ),
-                                    Some(tr!("an address belongs to exactly one zone", "アドレスはちょうど 1 つのゾーンに属します")),
-                                );
-                            }
-                        }
-                        zone_spans.push((id.clone(), net, span));
+                        zone_spans.push((id.clone(), net, self.span(c)));
                         set.insert_net(net);
+                        nets.push(net);
                     }
                     None => {
                         let t = &c.value;
@@ -365,8 +614,10 @@ impl Checker<'_> {
                 id: id.clone(),
                 name: z.name.clone(),
                 set,
+                nets,
             });
         }
+        self.overlaps(&zone_spans);
         let mut claimed = AddrSet::new();
         for z in &zones {
             claimed.extend(&z.set);
@@ -378,6 +629,7 @@ impl Checker<'_> {
             set: AddrSet::everything()
                 .difference(&claimed)
                 .difference(&outside),
+            nets: Vec::new(),
         });
 
         let index = ZoneIndex::new(&zones);
@@ -831,6 +1083,7 @@ impl Checker<'_> {
         fqdn_zones: &mut Vec<(String, String)>,
     ) -> AddrSet {
         let outer = self.span(list);
+        let hosts = &index.hosts;
         let mut set = AddrSet::new();
         for item in &list.value.0 {
             let span = self.span(item).or_else(|| outer.clone());
@@ -873,6 +1126,25 @@ impl Checker<'_> {
                             }
                         }
                     } else if let Some(net) = parse_net(t) {
+                        let why = if net.prefix_len() == net.max_prefix_len() {
+                            hosts.why_not(net.addr())
+                        } else {
+                            no_unicast_in(&net)
+                        };
+                        if let Some(why) = why {
+                            self.problem(
+                                span,
+                                Text::new(
+                                    format!("`{t}` of {}.{role} is not a host address: {}", cat.id, why.en),
+                                    format!("{}.{role} の `{t}` はホストのアドレスではありません: {}", cat.id, why.ja),
+                                ),
+                                Some(tr!(
+                                    "an endpoint is a host (10.10.0.4) or a network of hosts (10.20.0.0/16)",
+                                    "接続先はホスト (10.10.0.4) かホストのネットワーク (10.20.0.0/16) です"
+                                )),
+                            );
+                            continue;
+                        }
                         let inet = zones.iter().position(|z| z.id == INTERNET);
                         let homes: Vec<&Zone> = index
                             .homes(&net)
@@ -954,10 +1226,6 @@ impl Checker<'_> {
         }
         set
     }
-}
-
-fn overlaps(a: &IpNet, b: &IpNet) -> bool {
-    a.contains(&b.network()) || b.contains(&a.network())
 }
 
 /// Parse `10.0.0.1`, `10.0.0.0/24`, `2001:db8::/32`; a host bit set in a CIDR is truncated.

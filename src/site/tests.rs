@@ -228,3 +228,120 @@ fn roles_on_the_internet_warn_about_unclaimed_private_ranges() {
             .any(|w| w.en.contains("stand for the internet"))
     );
 }
+
+#[test]
+fn overlaps_are_found_in_n_log_n_and_counted_past_a_bound() {
+    // One CIDR repeated 10,000 times: 20 located problems and a count, quickly.
+    let mut text = String::from("name: t\nzones:\n  - id: a\n    cidrs:\n");
+    for _ in 0..10_000 {
+        text.push_str("      - 10.0.0.0/8\n");
+    }
+    text.push_str("products: []\n");
+    let t0 = std::time::Instant::now();
+    let e = load_str(&text).unwrap_err();
+    assert!(t0.elapsed() < std::time::Duration::from_secs(5));
+    let Error::Invalid { problems, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(problems.len(), MAX_OVERLAPS + 1);
+    assert!(
+        problems[MAX_OVERLAPS]
+            .message
+            .en
+            .contains("9979 more zone CIDR(s) overlap"),
+        "{:?}",
+        problems[MAX_OVERLAPS]
+    );
+    // Every overlapping CIDR is reported once, naming one it overlaps, across zones and
+    // families; disjoint ones are not.
+    let e = errors(
+        "name: t\nzones:\n  - {id: a, cidrs: [10.1.0.0/16, \"2001:db8::/32\", 192.168.0.0/24]}\n  - {id: b, cidrs: [10.0.0.0/8, 192.168.1.0/24, \"2001:db8:5::/48\"]}\n  - {id: c, cidrs: [10.1.2.0/24, 10.2.0.0/16]}\nproducts: []\n",
+    );
+    for want in [
+        "s.yaml:4:21: 10.0.0.0/8 of zone `b` overlaps 10.1.0.0/16 of zone `a`",
+        "s.yaml:4:49: 2001:db8:5::/48 of zone `b` overlaps 2001:db8::/32 of zone `a`",
+        "s.yaml:5:21: 10.1.2.0/24 of zone `c` overlaps",
+        "s.yaml:5:34: 10.2.0.0/16 of zone `c` overlaps 10.0.0.0/8 of zone `b`",
+    ] {
+        assert!(e.contains(want), "{want} in\n{e}");
+    }
+    assert_eq!(e.lines().count(), 4, "{e}");
+}
+
+#[test]
+fn endpoints_must_be_hosts() {
+    let zones = "zones:\n  - {id: lan, cidrs: [10.20.0.0/16]}\n";
+    let site = |ep: &str| {
+        format!(
+            "name: t\n{zones}products:\n  - product: devicelock\n    roles:\n      service: zone:lan\n      console: {ep}\n"
+        )
+    };
+    for (ep, why) in [
+        ("0.0.0.0", "the unspecified address"),
+        ("224.0.0.1", "a multicast address"),
+        ("255.255.255.255", "the limited broadcast address"),
+        ("240.0.0.1", "a reserved address"),
+        ("0.1.2.3", "in 0.0.0.0/8"),
+        ("\"::\"", "the unspecified address"),
+        ("\"ff02::1\"", "a multicast address"),
+        ("\"::ffff:224.0.0.1\"", "a multicast address"),
+        (
+            "10.20.255.255",
+            "the broadcast address of 10.20.0.0/16 (zone `lan`)",
+        ),
+        (
+            "10.20.0.0",
+            "the network address of 10.20.0.0/16 (zone `lan`)",
+        ),
+        ("10.20.255.255/32", "the broadcast address"),
+        ("224.0.0.0/24", "a multicast address"),
+        ("\"ff02::/16\"", "a multicast address"),
+        ("0.0.0.0/8", "in 0.0.0.0/8"),
+    ] {
+        let e = errors(&site(ep));
+        assert!(
+            e.contains("s.yaml:8:16:") && e.contains("is not a host address") && e.contains(why),
+            "{ep}: {e}"
+        );
+    }
+    // Networks that hold hosts are fine, broadcast addresses and all.
+    let ipv6 =
+        "zones:\n  - {id: lan, cidrs: [10.20.0.0/16]}\n  - {id: v6, cidrs: [\"2001:db8::/64\"]}\n";
+    for (z, ep) in [
+        (zones, "10.20.0.0/16"),
+        (zones, "10.20.1.255"),
+        (zones, "10.20.1.0/24"),
+        (ipv6, "\"2001:db8::\""),
+    ] {
+        let text = format!(
+            "name: t\n{z}products:\n  - product: devicelock\n    roles:\n      service: zone:lan\n      console: {ep}\n"
+        );
+        assert!(load_str(&text).is_ok(), "{ep}: {}", errors(&text));
+    }
+    // The Japanese message exists.
+    let e = load_str(&site("224.0.0.1")).unwrap_err().plain(Lang::Ja);
+    assert!(
+        e.contains("ホストのアドレスではありません") && e.contains("マルチキャスト"),
+        "{e}"
+    );
+}
+
+#[test]
+fn public_addresses_and_hosts() {
+    for (a, public) in [
+        ("8.8.8.8", true),
+        ("10.1.2.3", false),
+        ("172.16.0.1", false),
+        ("100.64.0.1", false),
+        ("192.0.2.1", false),
+        ("127.0.0.1", false),
+        ("224.0.0.1", false),
+        ("2001:4860::8888", true),
+        ("2001:db8::1", false),
+        ("fd00::1", false),
+        ("fe80::1", false),
+        ("::ffff:8.8.8.8", true),
+    ] {
+        assert_eq!(is_public(a.parse().unwrap()), public, "{a}");
+    }
+}

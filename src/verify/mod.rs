@@ -169,8 +169,10 @@ pub struct Host {
 /// single addresses. Every address must play some role in the site.
 pub fn resolve_host(site: &Site, spec: &str) -> Result<Host> {
     let mut addrs = Vec::new();
+    let hosts = site.host_check();
     for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         if let Ok(ip) = item.parse::<IpAddr>() {
+            check_host(&hosts, ip)?;
             if !site
                 .products
                 .iter()
@@ -202,6 +204,9 @@ pub fn resolve_host(site: &Site, spec: &str) -> Result<Host> {
                 None,
             )
         })?;
+        for ip in &ips {
+            check_host(&hosts, *ip)?;
+        }
         addrs.extend(ips);
     }
     addrs.sort();
@@ -216,6 +221,24 @@ pub fn resolve_host(site: &Site, spec: &str) -> Result<Host> {
         label: spec.to_string(),
         addrs,
     })
+}
+
+/// A usage error when `ip` cannot be one host's address (`--as 0.0.0.0` would bind every
+/// address; `--to 224.0.0.1` would multicast the probes).
+fn check_host(hosts: &crate::site::HostCheck, ip: IpAddr) -> Result<()> {
+    match hosts.why_not(ip) {
+        None => Ok(()),
+        Some(why) => Err(Error::usage(
+            Text::new(
+                format!("{ip} is not one host's address: it is {}", why.en),
+                format!("{ip} は 1 台のホストのアドレスではありません: {}", why.ja),
+            ),
+            Some(tr!(
+                "give a unicast address of a host, as the site lists it",
+                "サイトに記載されたホストのユニキャストアドレスを指定してください"
+            )),
+        )),
+    }
 }
 
 /// The endpoints of `product.role` (or of `role` when one product has it).
@@ -459,9 +482,21 @@ pub struct Skipped {
     pub reason: Text,
 }
 
+/// Where a name of the plan may resolve to.
+#[derive(Debug, Clone)]
+pub struct NameScope {
+    /// Its zone.
+    pub zone: String,
+    /// The zone's host addresses (no network or broadcast addresses).
+    pub addrs: AddrSet,
+}
+
 /// What `probe` tests from a host.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProbePlan {
+    /// Each name's zone: a name that resolves outside it is not probed.
+    #[serde(skip)]
+    pub names: BTreeMap<String, NameScope>,
     /// The host.
     pub host: Host,
     /// Checks, required first, then by destination, protocol, port.
@@ -494,6 +529,7 @@ fn to_filter(site: &Site, to: Option<&str>) -> Result<ToFilter> {
         return Ok(ToFilter::Any);
     };
     if let Ok(ip) = to.parse::<IpAddr>() {
+        check_host(&site.host_check(), ip)?;
         return Ok(ToFilter::Addr(ip));
     }
     role_set(site, to)?;
@@ -562,6 +598,7 @@ pub fn enforced_between(site: &Site, s: IpAddr, d: IpAddr) -> Vec<String> {
 /// ranges), and, towards each destination behind a firewall, the must-be-closed sample.
 pub fn probe_plan(site: &Site, plan: &Plan, host: &Host, to: Option<&str>) -> Result<ProbePlan> {
     let filter = to_filter(site, to)?;
+    let hosts = site.host_check();
     // (src, dst, protocol) → ports required, and why.
     let mut required: BTreeMap<(Option<IpAddr>, Dest, Protocol), Why> = BTreeMap::new();
     let mut skipped = Vec::new();
@@ -590,7 +627,13 @@ pub fn probe_plan(site: &Site, plan: &Plan, host: &Host, to: Option<&str>) -> Re
                     };
                     if !fam.is_empty() {
                         match addresses(&fam, MAX_HOSTS_PER_FLOW) {
-                            Some(v) => dests.extend(v.into_iter().filter(same_family).map(Dest::Addr)),
+                            // A small network's broadcast (and network) address is no host.
+                            Some(v) => dests.extend(
+                                v.into_iter()
+                                    .filter(same_family)
+                                    .filter(|a| hosts.why_not(*a).is_none())
+                                    .map(Dest::Addr),
+                            ),
                             None => skipped.push(Skipped {
                                 requirement: f.qualified(),
                                 to: format!("{role} ({})", describe(site, &fam)),
@@ -679,9 +722,12 @@ pub fn probe_plan(site: &Site, plan: &Plan, host: &Host, to: Option<&str>) -> Re
         .collect();
     let mut internet = BTreeSet::new();
     for (s, d) in pairs {
-        if site
-            .zone_of_ip(d)
-            .is_none_or(|z| z.id == crate::site::INTERNET)
+        // A public address is a stranger's host even when a zone claims it (a site whose
+        // zones cover every address): no closed checks there either.
+        if crate::site::is_public(d)
+            || site
+                .zone_of_ip(d)
+                .is_none_or(|z| z.id == crate::site::INTERNET)
         {
             internet.insert(d);
             continue;
@@ -726,7 +772,34 @@ pub fn probe_plan(site: &Site, plan: &Plan, host: &Host, to: Option<&str>) -> Re
         (a.expect, &a.dst, a.protocol, a.port, a.src)
             .cmp(&(b.expect, &b.dst, b.protocol, b.port, b.src))
     });
+    // Where each name must resolve to: its zone's host addresses.
+    let mut names = BTreeMap::new();
+    for c in &checks {
+        if let Dest::Name(n) = &c.dst
+            && !names.contains_key(n)
+            && let Some(z) = site.zones.iter().find(|z| z.set.fqdns.contains(n))
+        {
+            let mut edges = AddrSet::new();
+            for net in &z.nets {
+                if let ipnet::IpNet::V4(v4) = net
+                    && v4.prefix_len() <= 30
+                {
+                    edges.insert_ip(IpAddr::V4(v4.network()));
+                    edges.insert_ip(IpAddr::V4(v4.broadcast()));
+                }
+            }
+            let set = z.set.only_v4().union(&z.set.only_v6()).difference(&edges);
+            names.insert(
+                n.clone(),
+                NameScope {
+                    zone: z.id.clone(),
+                    addrs: set,
+                },
+            );
+        }
+    }
     Ok(ProbePlan {
+        names,
         host: host.clone(),
         checks,
         skipped,

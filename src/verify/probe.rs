@@ -39,6 +39,8 @@ impl ProbeOptions {
     pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
     /// See [`ProbeOptions::MAX_TIMEOUT`].
     pub const MAX_CONCURRENCY: usize = 1024;
+    /// A probe waits at least a millisecond (`--timeout 500us` is refused, as help says).
+    pub const MIN_TIMEOUT: Duration = Duration::from_millis(1);
     /// See [`ProbeOptions::MAX_TIMEOUT`].
     pub const MAX_RATE: u32 = 20_000;
 
@@ -53,7 +55,7 @@ impl ProbeOptions {
                 )),
             ))
         };
-        if self.timeout.is_zero() || self.timeout > Self::MAX_TIMEOUT {
+        if self.timeout < Self::MIN_TIMEOUT || self.timeout > Self::MAX_TIMEOUT {
             return bad("--timeout");
         }
         if self.concurrency == 0 || self.concurrency > Self::MAX_CONCURRENCY {
@@ -219,7 +221,7 @@ pub fn run(
     }
     let checks = std::mem::take(&mut plan.checks);
     let t0 = Instant::now();
-    let resolved = runtime()?.block_on(resolve_names(&checks, &plan.host.addrs));
+    let resolved = runtime()?.block_on(resolve_names(&checks, &plan.host.addrs, &plan.names));
     // The run is bound by the kernel's work per packet, done on the CPU of the sending thread
     // (through the veth pairs of a lab, the router's and the server's part too). Large runs
     // are split into one independent single-threaded runtime per CPU (at most 2 here), each
@@ -347,8 +349,14 @@ async fn run_shard(
     out
 }
 
-/// Resolve every name once: (name, Ok((source, address)) or Err(why)).
-async fn resolve_names(checks: &[Check], host: &[IpAddr]) -> Resolved {
+/// Resolve every name once: (name, Ok((source, address)) or Err(why)). Only an address of the
+/// name's zone that can be a host's is used: a name that resolves elsewhere (DNS changed, or a
+/// sinkhole answering 0.0.0.0) is not probed.
+async fn resolve_names(
+    checks: &[Check],
+    host: &[IpAddr],
+    scopes: &std::collections::BTreeMap<String, super::NameScope>,
+) -> Resolved {
     let mut names: Vec<&str> = checks
         .iter()
         .filter_map(|c| match &c.dst {
@@ -365,14 +373,31 @@ async fn resolve_names(checks: &[Check], host: &[IpAddr]) -> Resolved {
         {
             Ok(Ok(addrs)) => {
                 let addrs: Vec<IpAddr> = addrs.map(|a| a.ip()).collect();
-                addrs
+                let mine: Vec<(IpAddr, IpAddr)> = addrs
                     .iter()
-                    .find_map(|d| {
+                    .filter_map(|d| {
                         host.iter()
                             .find(|s| s.is_ipv4() == d.is_ipv4())
                             .map(|s| (*s, *d))
                     })
-                    .ok_or_else(|| format!("{n}: no address of this host's family"))
+                    .collect();
+                let allowed = |d: IpAddr| {
+                    crate::site::not_unicast(d).is_none()
+                        && scopes.get(n).is_none_or(|z| z.addrs.contains(d))
+                };
+                match mine.iter().find(|(_, d)| allowed(*d)) {
+                    Some(pair) => Ok(*pair),
+                    None => match (mine.first(), scopes.get(n)) {
+                        (None, _) => Err(format!("{n}: no address of this host's family")),
+                        (Some((_, d)), Some(z)) => Err(format!(
+                            "{n} resolves to {d}, which is not a host of its zone `{}`: not probed",
+                            z.zone
+                        )),
+                        (Some((_, d)), None) => Err(format!(
+                            "{n} resolves to {d}, which is not a host: not probed"
+                        )),
+                    },
+                }
             }
             Ok(Err(e)) => Err(format!("{n}: {e}")),
             Err(_) => Err(format!("{n}: name resolution timed out")),
@@ -518,6 +543,40 @@ mod tests {
     }
 
     #[test]
+    fn names_are_only_probed_inside_their_zone() {
+        use std::collections::BTreeMap;
+        let check = |name: &str| Check {
+            src: None,
+            dst: Dest::Name(name.into()),
+            protocol: Protocol::Tcp,
+            port: 445,
+            expect: Expect::Open,
+            because: vec![],
+        };
+        let scope = |net: &str| super::super::NameScope {
+            zone: "servers".into(),
+            addrs: crate::addr::AddrSet::net(net.parse().unwrap()),
+        };
+        let host: Vec<IpAddr> = vec!["127.0.0.2".parse().unwrap()];
+        let rt = runtime().unwrap();
+        // `localhost` resolves to 127.0.0.1: outside a 10.10.0.0/24 zone, not probed.
+        let scopes = BTreeMap::from([("localhost".to_string(), scope("10.10.0.0/24"))]);
+        let r = rt.block_on(resolve_names(&[check("localhost")], &host, &scopes));
+        let why = r[0].1.clone().unwrap_err();
+        assert!(
+            why.contains("resolves to 127.0.0.1, which is not a host of its zone `servers`"),
+            "{why}"
+        );
+        // Inside its zone it is.
+        let scopes = BTreeMap::from([("localhost".to_string(), scope("127.0.0.0/8"))]);
+        let r = rt.block_on(resolve_names(&[check("localhost")], &host, &scopes));
+        assert_eq!(
+            r[0].1,
+            Ok(("127.0.0.2".parse().unwrap(), "127.0.0.1".parse().unwrap()))
+        );
+    }
+
+    #[test]
     fn limits_are_checked() {
         let ok = ProbeOptions {
             timeout: Duration::from_secs(1),
@@ -525,9 +584,18 @@ mod tests {
             rate: 100,
         };
         assert!(ok.check().is_ok());
+        let one_ms = ProbeOptions {
+            timeout: Duration::from_millis(1),
+            ..ok
+        };
+        assert!(one_ms.check().is_ok());
         for bad in [
             ProbeOptions {
                 timeout: Duration::ZERO,
+                ..ok
+            },
+            ProbeOptions {
+                timeout: Duration::from_micros(999),
                 ..ok
             },
             ProbeOptions {

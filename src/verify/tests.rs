@@ -1,3 +1,4 @@
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::*;
@@ -257,4 +258,87 @@ fn internet_hosts_get_required_checks_only() {
     assert!(!pp.checks.is_empty());
     assert!(pp.checks.iter().all(|c| c.expect == Expect::Open));
     assert_eq!(pp.internet, vec![ip("93.184.216.34")]);
+}
+
+#[test]
+fn only_unicast_host_addresses_are_bound_or_probed() {
+    let (site, pl) = load("examples/hq.yaml");
+    // 0.0.0.0 and 224.0.0.1 lie in the internet zone, which roles use: still no host.
+    for bad in [
+        "0.0.0.0",
+        "224.0.0.1",
+        "255.255.255.255",
+        "::",
+        "ff02::1",
+        "10.20.255.255",
+        "10.20.1.5,0.0.0.0",
+    ] {
+        let e = resolve_host(&site, bad).unwrap_err();
+        assert!(
+            e.plain(crate::i18n::Lang::En)
+                .contains("is not one host's address"),
+            "{bad}: {}",
+            e.plain(crate::i18n::Lang::En)
+        );
+        assert!(
+            e.plain(crate::i18n::Lang::Ja)
+                .contains("1 台のホストのアドレスではありません")
+        );
+    }
+    let host = resolve_host(&site, "10.20.1.5").unwrap();
+    for bad in ["224.0.0.1", "255.255.255.255", "10.10.0.255", "10.10.0.0"] {
+        let e = probe_plan(&site, &pl, &host, Some(bad)).unwrap_err();
+        assert!(
+            e.plain(crate::i18n::Lang::En)
+                .contains("is not one host's address"),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn small_networks_are_probed_without_their_broadcast_address() {
+    let cats = Catalogs::builtin();
+    let text = "name: t\nzones:\n  - {id: lan, cidrs: [10.20.0.0/16]}\n  - {id: srv, cidrs: [10.10.0.0/28]}\nproducts:\n  - product: devicelock\n    options: {rpc_ports: fixed, connect_by: ip, netbios: false}\n    roles:\n      service: 10.20.1.5\n      console: 10.10.0.0/28\n      enterprise_server: []\n      enterprise_manager: []\n      gpm: []\n      ad: []\nfirewalls:\n  - {id: fw, between: [lan, srv], target: nftables}\n";
+    let site = crate::site::load(crate::diag::SourceFile::new("t.yaml", text), &cats).unwrap();
+    let pl = plan(&site, &cats);
+    let host = resolve_host(&site, "10.20.1.5").unwrap();
+    let pp = probe_plan(&site, &pl, &host, None).unwrap();
+    let dests: BTreeSet<&Dest> = pp.checks.iter().map(|c| &c.dst).collect();
+    assert_eq!(dests.len(), 14, "{dests:?}");
+    assert!(!dests.contains(&Dest::Addr(ip("10.10.0.15"))));
+    assert!(!dests.contains(&Dest::Addr(ip("10.10.0.0"))));
+}
+
+#[test]
+fn public_addresses_get_no_closed_checks_even_inside_a_zone() {
+    let cats = Catalogs::builtin();
+    // Zones cover every address: nothing is "internet" by zone any more.
+    let text = "name: t\nzones:\n  - {id: lan, cidrs: [10.20.0.0/16]}\n  - {id: world, cidrs: [0.0.0.0/5, 8.0.0.0/7, 11.0.0.0/8, 12.0.0.0/6, 16.0.0.0/4, 32.0.0.0/3, 64.0.0.0/2, 128.0.0.0/1, 10.0.0.0/12, 10.16.0.0/14, 10.21.0.0/16, 10.22.0.0/15, 10.24.0.0/13, 10.32.0.0/11, 10.64.0.0/10, 10.128.0.0/9]}\nproducts:\n  - product: tmws\n    options: {auth: agent}\n    roles:\n      client: zone:lan\n      cloud_proxy: zone:world\nfirewalls:\n  - {id: fw, between: [lan, world], target: nftables}\n";
+    let site = crate::site::load(crate::diag::SourceFile::new("t.yaml", text), &cats)
+        .unwrap_or_else(|e| panic!("{}", e.plain(crate::i18n::Lang::En)));
+    let pl = plan(&site, &cats);
+    let host = resolve_host(&site, "10.20.1.5").unwrap();
+    let pp = probe_plan(&site, &pl, &host, Some("8.8.8.8")).unwrap();
+    assert!(!pp.checks.is_empty());
+    assert!(
+        pp.checks.iter().all(|c| c.expect == Expect::Open),
+        "{:?}",
+        pp.checks
+    );
+    assert_eq!(pp.internet, vec![ip("8.8.8.8")]);
+    // A private address of that zone still gets them.
+    let pp = probe_plan(&site, &pl, &host, Some("10.1.0.1")).unwrap();
+    assert!(pp.checks.iter().any(|c| c.expect == Expect::Closed));
+}
+
+#[test]
+fn names_carry_the_zone_they_must_resolve_into() {
+    let (site, pl) = load("examples/hq.yaml");
+    let host = resolve_host(&site, "tmws.syslog_tool").unwrap();
+    let pp = probe_plan(&site, &pl, &host, None).unwrap();
+    let ntp = &pp.names["pool.ntp.org"];
+    assert_eq!(ntp.zone, "internet");
+    assert!(ntp.addrs.contains(ip("8.8.8.8")));
+    assert!(!ntp.addrs.contains(ip("10.10.0.4")));
 }

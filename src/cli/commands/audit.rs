@@ -6,10 +6,9 @@ use crate::app;
 use crate::app::audit::AuditRequest;
 use crate::cli::args::{FormatArg, Kind, PointArg, SiteArg};
 use crate::cli::{Global, print};
-use crate::diag::{EXIT_NOT_AS_REQUIRED, EXIT_OK, Error, Result, SourceFile};
-use crate::i18n::{Lang, Text};
+use crate::diag::{EXIT_NOT_AS_REQUIRED, EXIT_OK, Result, SourceFile};
+use crate::i18n::Lang;
 use crate::output;
-use crate::tr;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -34,24 +33,12 @@ pub struct Args {
     format: FormatArg,
 }
 
-/// A ruleset file as text; a binary or non-UTF-8 file is bad input, named.
+/// A ruleset file as text (UTF-8 checked and located, size capped).
 fn read(path: &Path) -> Result<SourceFile> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let name = path.display().to_string();
-    match String::from_utf8(bytes) {
-        Ok(t) => Ok(SourceFile::new(name, t)),
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            let m = tr!(
-                "not UTF-8 text (byte {at}): not a ruleset dump",
-                "UTF-8 のテキストではありません ({at} バイト目): ルールセットのダンプではありません"
-            );
-            Err(Error::usage(
-                Text::new(format!("{name}: {}", m.en), format!("{name}: {}", m.ja)),
-                None,
-            ))
-        }
-    }
+    Ok(SourceFile::new(
+        path.display().to_string(),
+        crate::diag::read_text(path)?,
+    ))
 }
 
 pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {

@@ -70,7 +70,7 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
                     }
                     Err(e) => {
                         failed += 1;
-                        eprintln!("{:?}", e.to_report(lang));
+                        eprint!("{}", e.report_text(lang));
                     }
                 }
             }

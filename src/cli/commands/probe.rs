@@ -73,7 +73,7 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
     bar.finish_and_clear();
     let text = output::verify::probe(&report, args.format.get(), g.wrap, lang);
     if let Some(path) = args.output.path() {
-        crate::fsutil::write_all_atomic(&[(path.to_path_buf(), text.clone())])?;
+        crate::fsutil::write_output(path, text.as_bytes())?;
     }
     print(&text);
     Ok(if report.ok() {

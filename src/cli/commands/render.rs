@@ -1,7 +1,5 @@
 //! `portplan render`: one enforcement point's openings as firewall configuration.
 
-use std::path::PathBuf;
-
 use crate::app;
 use crate::app::render::RenderRequest;
 use crate::cli::args::{Mode, OutputArg, PointArg, RenderFormat, RenderFormatArg, SiteArg, Target};
@@ -64,20 +62,15 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
         return Ok(EXIT_OK);
     }
     for n in &rendered.notes {
-        eprintln!("{}: {}", lang.pick("note", "注意"), n.message.get(lang));
+        let msg = crate::escape::terminal_safe(n.message.get(lang));
+        eprintln!("{}: {msg}", lang.pick("note", "注意"));
     }
     match args.output.path() {
         Some(path) => {
-            let files: Vec<(PathBuf, String)> = rendered
-                .files
-                .iter()
-                .map(|(suffix, text)| {
-                    let mut p = path.as_os_str().to_owned();
-                    p.push(suffix);
-                    (PathBuf::from(p), text.clone())
-                })
-                .collect();
-            crate::fsutil::write_all_atomic(&files)?;
+            // FILE + suffix each, all or nothing; `-` or a device gets what stdout gets.
+            crate::fsutil::write_output_set(path, &rendered.files, |suffix| {
+                format!("\n# ---- {suffix} ----\n")
+            })?;
         }
         None => {
             for (i, (suffix, text)) in rendered.files.iter().enumerate() {

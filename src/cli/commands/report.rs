@@ -68,10 +68,10 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
     match dest {
         Dest::Xlsx(path) => {
             let bytes = crate::report::xlsx::render(&report)?;
-            crate::fsutil::write_bytes_atomic(path, &bytes)?;
+            crate::fsutil::write_output(path, &bytes)?;
         }
         Dest::Text(render, Some(path)) => {
-            crate::fsutil::write_all_atomic(&[(path.to_path_buf(), render(&report))])?
+            crate::fsutil::write_output(path, render(&report).as_bytes())?
         }
         Dest::Text(render, None) => print(&render(&report)),
     }
