@@ -487,7 +487,13 @@ impl Sampler {
                 Path::Input => p.arriving(&i),
                 Path::Output => p.leaving(&o),
             };
-            if routable(path, &p).is_ok() {
+            // The kernel's multicast route, not the probe's oif, picks where output multicast
+            // leaves: a drop there could not be told apart.
+            let multicast = match p.dst {
+                IpAddr::V4(d) => d.is_multicast() || d.is_broadcast(),
+                IpAddr::V6(d) => d.is_multicast(),
+            };
+            if routable(path, &p).is_ok() && !(path == Path::Output && multicast) {
                 return p;
             }
         }

@@ -337,11 +337,6 @@ pub fn routable(path: Path, p: &Probe) -> Result<(), String> {
             if path == Path::Forward && (d.is_multicast() || d.is_broadcast()) {
                 return Err(format!("{d} is not forwarded (no multicast routing)"));
             }
-            if path == Path::Output && (d.is_multicast() || d.is_broadcast()) {
-                return Err(format!(
-                    "output to {d}: the multicast route, not the probe's oif, picks the interface"
-                ));
-            }
         }
         (IpAddr::V6(s), IpAddr::V6(d)) => {
             let ll = |a: Ipv6Addr| a.segments()[0] & 0xffc0 == 0xfe80;
@@ -361,9 +356,9 @@ pub fn routable(path: Path, p: &Probe) -> Result<(), String> {
             if path != Path::Forward && d.is_unspecified() {
                 return Err("destination :: is dropped".into());
             }
-            if path == Path::Output && (d.is_multicast() || ll(d)) {
+            if path == Path::Output && ll(d) {
                 return Err(format!(
-                    "output to {d}: a multicast or link-local destination is not routed by the probe's oif"
+                    "output to link-local {d}: not routed by the probe's oif (it needs a scope)"
                 ));
             }
             if path == Path::Forward && (s.is_unspecified() || ll(s) || ll(d) || d.is_multicast()) {
