@@ -308,12 +308,12 @@ pub fn render(
         return Err(Error::usage(
             Text::new(
                 format!(
-                    "{origin}: {t} cannot express all of enforcement point {id}:\n  - {}",
-                    lost.join("\n  - ")
+                    "{origin}: {t} cannot express all of enforcement point {id}: {}",
+                    lost.join("; ")
                 ),
                 format!(
-                    "{origin}: {t} では適用ポイント {id} をすべては表現できません:\n  - {}",
-                    lost_ja.join("\n  - ")
+                    "{origin}: {t} では適用ポイント {id} をすべては表現できません: {}",
+                    lost_ja.join("; ")
                 ),
             ),
             Some(tr!(
