@@ -23,8 +23,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::addr::AddrSet;
 use crate::catalog::{Catalogs, Protocol, Severity};
 use crate::diff::PointChanges;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::plan::{Direction, Opening, Plan};
+use crate::portset::PortSet;
 use crate::site::{INTERNET, Site};
 use crate::text::{because_text, severity_text, side_text};
 
@@ -450,21 +451,31 @@ fn role_infos(sites: &[&Site], cats: &Catalogs, lang: Lang) -> BTreeMap<String, 
     out
 }
 
-/// IANA names for an opening's ports: one line per single port (`445 microsoft-ds`), short
-/// ranges port by port, long ranges as a range.
-fn services(o: &Opening, lang: Lang) -> Vec<String> {
+/// Service names for an opening's ports: one line per single port (`445 microsoft-ds`), short
+/// ranges port by port, long ranges as a range. A name the catalog gives (`named`: the ports
+/// of a requirement and its service name) comes first; the IANA registry is the fallback.
+fn services(o: &Opening, named: &[(PortSet, Text)], lang: Lang) -> Vec<String> {
     let proto = o.protocol.as_str();
     let unregistered = lang.pick("(unregistered)", "(未登録)");
+    let catalog_name = |lo: u16, hi: u16| {
+        named
+            .iter()
+            .find(|(ports, _)| ports.is_superset(&PortSet::range(lo, hi)))
+            .map(|(_, name)| name.get(lang))
+    };
     let mut out = Vec::new();
     for r in o.ports.ranges() {
         let (lo, hi) = (*r.start(), *r.end());
         if hi - lo < 8 {
             for p in lo..=hi {
-                let name = crate::iana::lookup(proto, p).map_or(unregistered, |s| s.name);
+                let name = catalog_name(p, p).unwrap_or_else(|| {
+                    crate::iana::lookup(proto, p).map_or(unregistered, |s| s.name)
+                });
                 out.push(format!("{p} {name}"));
             }
         } else {
-            out.push(format!("{lo}-{hi} {}", lang.pick("(range)", "(範囲)")));
+            let name = catalog_name(lo, hi).unwrap_or(lang.pick("(range)", "(範囲)"));
+            out.push(format!("{lo}-{hi} {name}"));
         }
     }
     out
@@ -511,6 +522,7 @@ impl Ctx<'_> {
         let mut basis = Vec::new();
         let mut products = Vec::new();
         let mut notes = Vec::new();
+        let mut named: Vec<(PortSet, Text)> = Vec::new();
         if host {
             let d = match o.direction {
                 Direction::In => lang.pick("Inbound to the host", "ホストへの受信"),
@@ -528,6 +540,9 @@ impl Ctx<'_> {
                 products.push(c.name.get(lang).to_string());
                 if let Some(r) = c.requirement(req) {
                     purposes.push(r.purpose.get(lang).to_string());
+                    if let Some(name) = &r.service {
+                        named.push((p.ports.clone(), name.clone()));
+                    }
                 }
             }
             let cond = because_text(&p.because, lang);
@@ -590,7 +605,7 @@ impl Ctx<'_> {
             protocol: o.protocol,
             ports: o.ports.to_strings(),
             port_count,
-            services: services(o, lang),
+            services: services(o, &named, lang),
             purposes,
             basis,
             products,
@@ -853,8 +868,16 @@ mod tests {
             provenance: vec![],
         };
         assert_eq!(
-            services(&o, Lang::En),
+            services(&o, &[], Lang::En),
             ["445 microsoft-ds", "1024-65535 (range)"]
+        );
+        let named = [(
+            crate::portset::PortSet::single(445),
+            Text::new("Windows shares", "Windows 共有"),
+        )];
+        assert_eq!(
+            services(&o, &named, Lang::Ja),
+            ["445 Windows 共有", "1024-65535 (範囲)"]
         );
     }
 }
