@@ -331,6 +331,16 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../catalogs/devicelock.yaml"),
     ),
     // The catalog library (issue 15): one vendor document each, row ledgers in catalogs/rows/.
+    ("ad-ds.yaml", include_str!("../../catalogs/ad-ds.yaml")),
+    (
+        "windows-remote.yaml",
+        include_str!("../../catalogs/windows-remote.yaml"),
+    ),
+    ("wsus.yaml", include_str!("../../catalogs/wsus.yaml")),
+    (
+        "exchange.yaml",
+        include_str!("../../catalogs/exchange.yaml"),
+    ),
     (
         "entra-connect.yaml",
         include_str!("../../catalogs/entra-connect.yaml"),
