@@ -11,24 +11,43 @@ use crate::options::OptionKind;
 use crate::output::{Format, md_table, new_table};
 use crate::text::severity_text;
 
-/// `catalog list`.
+/// `catalog list`: each product with the vendor documents it follows (title, URL, the product
+/// version covered).
 pub fn list(catalogs: &Catalogs, format: Format, wrap: bool, lang: Lang) -> String {
     let header: Vec<String> = [
         lang.pick("Product", "製品"),
         lang.pick("Name", "名称"),
         lang.pick("Vendor", "ベンダー"),
+        lang.pick("Product version", "対象バージョン"),
+        lang.pick("Document", "資料"),
+        "URL",
         lang.pick("Requirements", "要件数"),
         lang.pick("Origin", "定義元"),
     ]
     .map(String::from)
     .to_vec();
+    // Sources joined by "; " (cells are one line: control characters are escaped).
+    let docs = |c: &Catalog| -> [String; 3] {
+        let join = |f: &dyn Fn(&crate::catalog::SourceDoc) -> String| {
+            c.sources.iter().map(f).collect::<Vec<_>>().join("; ")
+        };
+        [
+            join(&|s| s.version.clone().unwrap_or_else(|| "-".into())),
+            join(&|s| s.title.get(lang).to_string()),
+            join(&|s| s.url.clone().unwrap_or_else(|| "-".into())),
+        ]
+    };
     let rows: Vec<Vec<String>> = catalogs
         .iter()
         .map(|c| {
+            let [version, title, url] = docs(c);
             vec![
                 c.id.clone(),
                 c.name.get(lang).to_string(),
                 c.vendor.clone(),
+                version,
+                title,
+                url,
                 c.requirements.len().to_string(),
                 c.origin.clone(),
             ]
@@ -38,7 +57,7 @@ pub fn list(catalogs: &Catalogs, format: Format, wrap: bool, lang: Lang) -> Stri
         Format::Json => {
             let v: Vec<_> = catalogs
                 .iter()
-                .map(|c| json!({"id": c.id, "name": c.name, "vendor": c.vendor, "requirements": c.requirements.len(), "origin": c.origin}))
+                .map(|c| json!({"id": c.id, "name": c.name, "vendor": c.vendor, "sources": c.sources, "requirements": c.requirements.len(), "origin": c.origin}))
                 .collect();
             serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
         }
