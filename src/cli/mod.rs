@@ -83,6 +83,12 @@ enum Command {
     Report(commands::report::Args),
     /// Print the JSON Schema of site files / サイト定義の JSON Schema
     SiteSchema(commands::site_schema::Args),
+    /// Write a commented starter site for the products you use / サイト定義のひな形を作成
+    Init(commands::init::Args),
+    /// Print a shell completion script: bash, zsh, fish, powershell, elvish / シェル補完スクリプトを出力
+    Completions(commands::completions::Args),
+    /// Print the man page (roff): portplan man > portplan.1 / man ページ (roff) を出力
+    Man(commands::completions::ManArgs),
 }
 
 /// Entry point of the binary.
@@ -182,6 +188,9 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
         Command::Probe(args) => commands::probe::run(args, &g, lang),
         Command::Report(args) => commands::report::run(args, &g, lang),
         Command::SiteSchema(args) => commands::site_schema::run(args, &g, lang),
+        Command::Init(args) => commands::init::run(args, &g, lang),
+        Command::Completions(args) => commands::completions::run(args, &g, lang),
+        Command::Man(args) => commands::completions::run_man(args, &g, lang),
     }
 }
 
