@@ -109,10 +109,10 @@ impl Lab {
         let dir = std::env::temp_dir().join(format!("portplan-fleet-{id}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let mut lab = Lab {
+        let lab = Lab {
             router: format!("ppfr{id}"),
             ctl: format!("ppfc{id}"),
-            hosts: HOSTS.iter().map(|(n, ..)| format!("ppf{n}{id}")).collect(),
+            hosts: HOSTS.iter().map(|(n, ..)| format!("ppfh{n}{id}")).collect(),
             id,
             dir,
             sshd: vec![],
@@ -335,7 +335,16 @@ impl Lab {
             .env("ANSIBLE_HOST_KEY_CHECKING", "False")
             .env("ANSIBLE_PRIVATE_KEY_FILE", key)
             .env("ANSIBLE_REMOTE_USER", "root")
-            .env("ANSIBLE_PYTHON_INTERPRETER", "auto_silent")
+            // The system Python on the hosts: discovery may find a shim (pyenv) that works only
+            // in a login shell of the controller's user.
+            .env(
+                "ANSIBLE_PYTHON_INTERPRETER",
+                if Path::new("/usr/bin/python3").exists() {
+                    "/usr/bin/python3"
+                } else {
+                    "auto_silent"
+                },
+            )
             .env("ANSIBLE_SSH_CONTROL_PATH_DIR", self.dir.join("cp"))
             .env("ANSIBLE_LOCAL_TEMP", self.dir.join("atmp"))
             .env("ANSIBLE_NOCOLOR", "1")
