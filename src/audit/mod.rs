@@ -906,6 +906,7 @@ mod table_tests {
                 to_roles: Default::default(),
                 provenance: vec![],
             }],
+            must_stay_closed: vec![],
         }
     }
 

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod completions;
 pub mod diff;
 pub mod explain;
+pub mod fleet;
 pub mod init;
 pub mod listen;
 pub mod plan;
