@@ -83,6 +83,8 @@ enum Command {
     Report(commands::report::Args),
     /// Print the JSON Schema of site files / サイト定義の JSON Schema
     SiteSchema(commands::site_schema::Args),
+    /// Draft a catalog from a vendor's port table, with a review list / ベンダーの表からカタログの下書き
+    Import(commands::import::Args),
 }
 
 /// Entry point of the binary.
@@ -182,6 +184,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
         Command::Probe(args) => commands::probe::run(args, &g, lang),
         Command::Report(args) => commands::report::run(args, &g, lang),
         Command::SiteSchema(args) => commands::site_schema::run(args, &g, lang),
+        Command::Import(args) => commands::import::run(args, &g, lang),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod catalog;
 pub mod diff;
 pub mod explain;
+pub mod import;
 pub mod listen;
 pub mod plan;
 pub mod ports;
