@@ -22,6 +22,7 @@ pub mod flows;
 pub mod fsutil;
 pub mod i18n;
 pub mod iana;
+pub mod import;
 pub mod options;
 pub mod output;
 pub mod packet;

@@ -348,7 +348,10 @@ fn catalog_show_in_japanese_uses_names() {
     }
     // Requirements name roles (the roles table keeps the ids sites use).
     let row = t.lines().find(|l| l.contains("| heartbeat")).unwrap();
-    assert!(row.contains("エージェント") && !row.contains(" agent "), "{row}");
+    assert!(
+        row.contains("エージェント") && !row.contains(" agent "),
+        "{row}"
+    );
     let t = text(&["catalog", "show", "gaps"]);
     assert!(
         t.contains("3269 only with SSL") && t.contains("heartbeat [service: VMware heartbeat]"),

@@ -100,6 +100,8 @@ enum Command {
     /// プレイブック・変数を書き出します (ホストごとと全体でレートに上限あり)。`portplan fleet merge
     /// SITE DIR/results/*.json` は結果を統合し、必要な通信の失敗や閉じるべきポートの応答があれば終了コード 1 です。
     Fleet(commands::fleet::Args),
+    /// Draft a catalog from a vendor's port table, with a review list / ベンダーの表からカタログの下書き
+    Import(commands::import::Args),
 }
 
 /// Entry point of the binary.
@@ -203,6 +205,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
         Command::Completions(args) => commands::completions::run(args, &g, lang),
         Command::Man(args) => commands::completions::run_man(args, &g, lang),
         Command::Fleet(args) => commands::fleet::run(args, &g, lang),
+        Command::Import(args) => commands::import::run(args, &g, lang),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod completions;
 pub mod diff;
 pub mod explain;
 pub mod fleet;
+pub mod import;
 pub mod init;
 pub mod listen;
 pub mod plan;
