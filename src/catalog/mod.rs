@@ -101,6 +101,12 @@ pub struct SourceDoc {
     pub title: Text,
     /// URL.
     pub url: Option<String>,
+    /// Product version(s) the document covers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Date the document was read (`YYYY-MM-DD`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read: Option<String>,
 }
 
 /// A component of a product.
@@ -324,6 +330,15 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "devicelock.yaml",
         include_str!("../../catalogs/devicelock.yaml"),
     ),
+    // The catalog library (issue 15): one vendor document each, row ledgers in catalogs/rows/.
+    (
+        "entra-connect.yaml",
+        include_str!("../../catalogs/entra-connect.yaml"),
+    ),
+    (
+        "sql-server.yaml",
+        include_str!("../../catalogs/sql-server.yaml"),
+    ),
 ];
 
 /// A set of catalogs, by product id.
@@ -458,6 +473,20 @@ pub fn load(file: SourceFile) -> Result<Catalog> {
     }
 }
 
+/// `YYYY-MM-DD` with a month 01-12 and a day 01-31.
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || !digits(0..4) {
+        return false;
+    }
+    if !digits(5..7) || !digits(8..10) {
+        return false;
+    }
+    let (m, d) = (&s[5..7], &s[8..10]);
+    ("01"..="12").contains(&m) && ("01"..="31").contains(&d)
+}
+
 /// The JSON Schema of catalog files.
 pub fn schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(RawCatalog)).unwrap_or_default()
@@ -570,10 +599,28 @@ impl Checker<'_> {
                         None,
                     );
                 }
+                if let Some(read) = &s.read
+                    && !is_date(&read.value)
+                {
+                    let v = &read.value;
+                    self.problem(
+                        self.span(read),
+                        tr!(
+                            "`read: {v}` is not a date",
+                            "`read: {v}` は日付ではありません"
+                        ),
+                        Some(tr!(
+                            "write the date the document was read as YYYY-MM-DD",
+                            "資料を参照した日付を YYYY-MM-DD で書いてください"
+                        )),
+                    );
+                }
                 SourceDoc {
                     id: s.id.value,
                     title: s.title,
                     url: s.url,
+                    version: s.version,
+                    read: s.read.map(|r| r.value),
                 }
             })
             .collect();

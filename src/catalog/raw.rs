@@ -57,6 +57,16 @@ pub struct RawSource {
     /// Where it was published.
     #[serde(default)]
     pub url: Option<String>,
+    /// The product version(s) the document covers (`Windows Server 2008 and later`).
+    #[serde(default)]
+    pub version: Option<String>,
+    /// The date the document was read for this catalog, `YYYY-MM-DD`.
+    #[serde(default)]
+    #[schemars(
+        with = "Option<String>",
+        regex(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    )]
+    pub read: Option<SpStr>,
 }
 
 /// Option type.

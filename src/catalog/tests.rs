@@ -31,9 +31,14 @@ requirements:
 #[test]
 fn builtin_catalogs_load() {
     let c = Catalogs::builtin();
+    let ids: Vec<&str> = c.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids[..2], ["tmws", "devicelock"]);
+    assert_eq!(ids.len(), BUILTIN.len());
+    let distinct: HashSet<&str> = ids.iter().copied().collect();
     assert_eq!(
-        c.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
-        ["tmws", "devicelock"]
+        distinct.len(),
+        ids.len(),
+        "built-in ids are distinct: {ids:?}"
     );
 }
 
