@@ -399,7 +399,13 @@ fn catalog_dir_adds_products() {
         .iter()
         .map(|c| c["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["tmws", "devicelock", "devicelock-lab"]);
+    // The built-in products, in BUILTIN order, then the directory's.
+    let builtin: Vec<&str> = portplan::catalog::BUILTIN
+        .iter()
+        .map(|(f, _)| f.trim_end_matches(".yaml"))
+        .collect();
+    assert_eq!(ids[..builtin.len()], builtin[..]);
+    assert_eq!(ids[builtin.len()..], ["devicelock-lab"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
