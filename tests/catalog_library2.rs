@@ -49,6 +49,7 @@ const CATALOGS: &[(&str, &[&str])] = &[
         "wazuh",
         &["enrollment=false", "syslog=none", "api_admin=false"],
     ),
+    ("proxmox-ve", &["vnc_console=false", "spice=false"]),
 ];
 
 fn sets_of(id: &str) -> &'static [&'static str] {
@@ -283,4 +284,26 @@ fn wazuh_agent_transport_choice() {
     }
     let default = opened("wazuh", &[]);
     assert!(!opens(&default, "syslog_source", "server", "udp", 514));
+}
+
+#[test]
+fn proxmox_cluster_traffic_only_in_a_cluster_and_never_rpcbind() {
+    let single = opened("proxmox-ve", &[]);
+    assert!(opens(&single, "admin_terminal", "pve_node", "tcp", 8006));
+    assert!(
+        !single
+            .iter()
+            .any(|(f, t, _, _)| f == "pve_node" && t == "pve_node")
+    );
+    let cluster = opened("proxmox-ve", &["cluster=true"]);
+    assert!(opens(&cluster, "pve_node", "pve_node", "udp", 5405));
+    assert!(opens(&cluster, "pve_node", "pve_node", "udp", 5412));
+    assert!(opens(&cluster, "pve_node", "pve_node", "tcp", 60050));
+    assert!(opens(&cluster, "pve_node", "pve_node", "tcp", 22));
+    for (f, t, p, _) in &cluster {
+        assert!(
+            !opens(&cluster, f, t, p, 111),
+            "{f} -> {t} {p} opens rpcbind"
+        );
+    }
 }

@@ -354,6 +354,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("consul.yaml", include_str!("../../catalogs/consul.yaml")),
     ("nomad.yaml", include_str!("../../catalogs/nomad.yaml")),
     ("wazuh.yaml", include_str!("../../catalogs/wazuh.yaml")),
+    (
+        "proxmox-ve.yaml",
+        include_str!("../../catalogs/proxmox-ve.yaml"),
+    ),
 ];
 
 /// A set of catalogs, by product id.
