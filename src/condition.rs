@@ -580,12 +580,14 @@ mod tests {
             kind: OptionKind::Choice(vs.iter().map(|s| s.to_string()).collect()),
             default: Value::Choice(vs[0].into()),
             description: Text::default(),
+            ports: vec![],
         };
         let flag = |id: &str| OptionDef {
             id: id.into(),
             kind: OptionKind::Bool,
             default: Value::Bool(false),
             description: Text::default(),
+            ports: vec![],
         };
         vec![
             choice("auth", &["none", "direct", "agent", "adfs"]),
@@ -596,6 +598,7 @@ mod tests {
                 kind: OptionKind::Port,
                 default: Value::Port(514),
                 description: Text::default(),
+                ports: vec![],
             },
         ]
     }

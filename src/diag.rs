@@ -287,7 +287,9 @@ impl Error {
                     .location()
                     .and_then(|l| span_of(file, &l))
                     .filter(|_| mapping == Some(true));
-                let help = yaml_help(error, mapping).map(|h| h.get(lang).to_string());
+                let help = yaml_help(error, mapping)
+                    .or_else(|| flow_comma_help(file, error))
+                    .map(|h| h.get(lang).to_string());
                 let span = snippet_span(&file.text, span.as_ref());
                 miette::Report::new(Rendered {
                     message,
@@ -689,6 +691,23 @@ fn clip_long(s: &str) -> String {
 
 /// What to do about a YAML error, when there is advice beyond the message. `mapping`: whether
 /// the file is a YAML mapping (`None`: too large to tell).
+/// An unknown field on a line with a flow mapping of texts (`{en: a, b, ja: …}`) is most
+/// likely an unquoted comma that ended the text: say so, since "unknown field `b`" does not.
+fn flow_comma_help(file: &SourceFile, error: &serde_saphyr::Error) -> Option<Text> {
+    if !error.to_string().contains("unknown field") {
+        return None;
+    }
+    let loc = error.location()?;
+    let line = file.text.lines().nth(loc.line().checked_sub(1)? as usize)?;
+    let flow = line.contains('{') && (line.contains("en:") || line.contains("ja:"));
+    flow.then(|| {
+        tr!(
+            "a comma inside `{{en: …, ja: …}}` ends the text: put text that holds a comma in quotes, e.g. `{{en: \"Netlogon, and more\", ja: …}}`",
+            "`{{en: …, ja: …}}` の中のカンマは文の終わりとみなされます: カンマを含む文は引用符で囲んでください (例: `{{en: \"Netlogon, and more\", ja: …}}`)"
+        )
+    })
+}
+
 fn yaml_help(error: &serde_saphyr::Error, mapping: Option<bool>) -> Option<Text> {
     if let serde_saphyr::Error::MultipleDocuments { .. } = error {
         return Some(tr!(

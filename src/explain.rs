@@ -16,7 +16,7 @@ use crate::catalog::{Catalogs, PortRef, Protocol, ProtocolRef, Requirement};
 use crate::diag::{Error, Result};
 use crate::flows::{Deployment, Inactive};
 use crate::i18n::Text;
-use crate::options::{OptionValues, Value};
+use crate::options::OptionValues;
 use crate::plan::{Direction, Plan, Provenance};
 use crate::site::{PointKind, Site};
 use crate::tr;
@@ -257,12 +257,10 @@ fn port_status(
         let mut found: Option<Option<Reason>> = None;
         for item in items {
             let r = match item {
-                PortRef::Fixed(s) => s.contains(port).then_some(None),
-                PortRef::Option(o) => match vals.get(o) {
-                    Some(Value::Port(p)) if *p == port => Some(None),
-                    Some(Value::Choice(c)) if c.parse::<u16>().ok() == Some(port) => Some(None),
-                    _ => None,
-                },
+                PortRef::Fixed(_) | PortRef::Option(_) | PortRef::Choice(..) => item
+                    .leaf_ports(vals)
+                    .is_some_and(|s| s.contains(port))
+                    .then_some(None),
                 PortRef::When(cond, inner) => match walk(inner, vals, port) {
                     Some(None) if !cond.eval(vals) => Some(Some(Reason::PortCondition {
                         when: cond.to_string(),
@@ -284,8 +282,11 @@ fn port_status(
 
 fn could_use_port(items: &[PortRef], vals: &OptionValues, port: u16) -> bool {
     items.iter().any(|i| match i {
-        PortRef::Fixed(s) => s.contains(port),
-        PortRef::Option(o) => matches!(vals.get(o), Some(Value::Port(p)) if *p == port),
+        PortRef::Fixed(_) | PortRef::Option(_) => {
+            i.leaf_ports(vals).is_some_and(|s| s.contains(port))
+        }
+        // Another value of the choice might open it.
+        PortRef::Choice(_, map) => map.iter().any(|(_, s)| s.contains(port)),
         PortRef::When(_, inner) => could_use_port(inner, vals, port),
     })
 }

@@ -114,6 +114,9 @@ pub struct Flow {
     pub purpose: Text,
     /// Vendor document row, `doc#row`.
     pub source: String,
+    /// The service's name, when the catalog gives one (else the IANA name applies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<Text>,
 }
 
 impl Flow {
@@ -123,38 +126,127 @@ impl Flow {
     }
 }
 
-/// Every flow of a deployment, in catalog order.
+/// Every flow of a deployment, in catalog order. A requirement whose ports depend on
+/// different port-level conditions yields one flow per group of ports
+/// ([`Requirement::port_groups`]), so each port's `because` names only what it depends on
+/// (`3268` always, `3269` because `ldap_ssl`).
 pub fn flows(dep: &Deployment<'_>) -> Vec<Flow> {
     let mut out = Vec::new();
     for req in &dep.catalog.requirements {
         if dep.why_inactive(req).is_some() {
             continue;
         }
-        let (ports, extra) = req.ports(&dep.options);
-        let mut because: Vec<String> = Vec::new();
-        if !req.when.is_always() {
-            because.push(req.when.to_string());
-        }
-        because.extend(extra);
-        if because.is_empty() {
-            because.push("always".into());
-        }
+        let groups: Vec<(PortSet, Vec<String>)> = req
+            .port_groups(&dep.options)
+            .into_iter()
+            .map(|(ports, extra)| {
+                let mut because: Vec<String> = Vec::new();
+                if !req.when.is_always() {
+                    because.push(req.when.to_string());
+                }
+                because.extend(extra);
+                if because.is_empty() {
+                    because.push("always".into());
+                }
+                (ports, because)
+            })
+            .collect();
         for (from, to) in req.pairs() {
             if !dep.deploys(from) || !dep.deploys(to) {
                 continue;
             }
             for protocol in req.protocols(&dep.options) {
-                out.push(Flow {
-                    product: dep.catalog.id.clone(),
-                    requirement: req.id.clone(),
-                    from: from.to_string(),
-                    to: to.to_string(),
-                    protocol,
-                    ports: ports.clone(),
-                    because: because.clone(),
-                    purpose: req.purpose.clone(),
-                    source: req.source.to_string(),
-                });
+                for (ports, because) in &groups {
+                    out.push(Flow {
+                        product: dep.catalog.id.clone(),
+                        requirement: req.id.clone(),
+                        from: from.to_string(),
+                        to: to.to_string(),
+                        protocol,
+                        ports: ports.clone(),
+                        because: because.clone(),
+                        purpose: req.purpose.clone(),
+                        source: req.source.to_string(),
+                        service: req.service.clone(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Ports of a product that must stay closed, between two roles (or from anywhere).
+#[derive(Debug, Clone, Serialize)]
+pub struct ClosedFlow {
+    /// Product id.
+    pub product: String,
+    /// Id of the catalog's closed entry (unqualified).
+    pub requirement: String,
+    /// The source role it must stay closed to; `null`: every source.
+    pub from: Option<String>,
+    /// The role whose ports must stay closed.
+    pub to: String,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// The ports.
+    pub ports: PortSet,
+    /// The conditions that held (`always` when none).
+    pub because: Vec<String>,
+    /// What the port is for.
+    pub purpose: Text,
+    /// Vendor document row, `doc#row`.
+    pub source: String,
+    /// The service's name, when the catalog gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<Text>,
+}
+
+impl ClosedFlow {
+    /// `product/id`.
+    pub fn qualified(&self) -> String {
+        format!("{}/{}", self.product, self.requirement)
+    }
+}
+
+/// The ports of a deployment that must stay closed, in catalog order: one per active closed
+/// entry, deployed role pair (or destination, when from anywhere) and protocol.
+pub fn closed(dep: &Deployment<'_>) -> Vec<ClosedFlow> {
+    let mut out = Vec::new();
+    for c in &dep.catalog.closed {
+        if !c.is_active(&dep.options) {
+            continue;
+        }
+        let ports = c.ports(&dep.options);
+        let because = if c.when.is_always() {
+            vec!["always".to_string()]
+        } else {
+            vec![c.when.to_string()]
+        };
+        let froms: Vec<Option<&str>> = match &c.from {
+            None => vec![None],
+            Some(v) => v
+                .iter()
+                .filter(|r| dep.deploys(r))
+                .map(|r| Some(r.as_str()))
+                .collect(),
+        };
+        for to in c.to.iter().filter(|r| dep.deploys(r)) {
+            for from in &froms {
+                for protocol in c.protocols(&dep.options) {
+                    out.push(ClosedFlow {
+                        product: dep.catalog.id.clone(),
+                        requirement: c.id.clone(),
+                        from: from.map(str::to_string),
+                        to: to.clone(),
+                        protocol,
+                        ports: ports.clone(),
+                        because: because.clone(),
+                        purpose: c.purpose.clone(),
+                        source: c.source.to_string(),
+                        service: c.service.clone(),
+                    });
+                }
             }
         }
     }
@@ -222,7 +314,8 @@ pub struct ActiveFinding {
     pub message: Text,
 }
 
-/// Findings of the requirements that have at least one flow.
+/// Findings of the requirements that have at least one flow (and whose own `when` holds),
+/// then the product's own findings whose `when` holds (their `requirement` is the product id).
 pub fn findings(dep: &Deployment<'_>, flows: &[Flow]) -> Vec<ActiveFinding> {
     let active: BTreeSet<&str> = flows
         .iter()
@@ -234,13 +327,25 @@ pub fn findings(dep: &Deployment<'_>, flows: &[Flow]) -> Vec<ActiveFinding> {
         if !active.contains(req.id.as_str()) {
             continue;
         }
-        for f in &req.findings {
+        for f in req.findings.iter().filter(|f| f.when.eval(&dep.options)) {
             out.push(ActiveFinding {
                 severity: f.severity,
                 requirement: format!("{}/{}", dep.catalog.id, req.id),
                 message: f.message.clone(),
             });
         }
+    }
+    for f in dep
+        .catalog
+        .findings
+        .iter()
+        .filter(|f| f.when.eval(&dep.options))
+    {
+        out.push(ActiveFinding {
+            severity: f.severity,
+            requirement: dep.catalog.id.clone(),
+            message: f.message.clone(),
+        });
     }
     out
 }
@@ -265,6 +370,21 @@ pub struct PortsReport {
     pub openings: Vec<RoleOpening>,
     /// Risk advice of the active requirements, most severe first.
     pub findings: Vec<ActiveFinding>,
+    /// Ports the catalogs say must stay closed (absent when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub closed: Vec<ClosedFlow>,
+    /// The products' own notes (absent when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<ProductNote>,
+}
+
+/// A note about a product as a whole.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProductNote {
+    /// Product id.
+    pub product: String,
+    /// The note.
+    pub note: Text,
 }
 
 /// Compute the role-level answer for several products.
@@ -272,7 +392,16 @@ pub fn ports_report(deps: &[Deployment<'_>]) -> PortsReport {
     let mut products = Vec::new();
     let mut all_flows = Vec::new();
     let mut all_findings = Vec::new();
+    let mut all_closed = Vec::new();
+    let mut notes = Vec::new();
     for dep in deps {
+        all_closed.extend(closed(dep));
+        if let Some(n) = &dep.catalog.notes {
+            notes.push(ProductNote {
+                product: dep.catalog.id.clone(),
+                note: n.clone(),
+            });
+        }
         products.push(ProductOptions {
             id: dep.catalog.id.clone(),
             options: dep.options.clone(),
@@ -287,5 +416,7 @@ pub fn ports_report(deps: &[Deployment<'_>]) -> PortsReport {
         openings: openings(&all_flows),
         flows: all_flows,
         findings: all_findings,
+        closed: all_closed,
+        notes,
     }
 }

@@ -55,13 +55,61 @@ impl Lang {
 }
 
 /// A text in both languages, as catalogs and messages carry it.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+///
+/// In a file it is either `{en: …, ja: …}` or one plain string, used for both languages (a
+/// site written in one language needs no translation of its own names).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(with = "TextSchema")]
 pub struct Text {
     /// English.
     pub en: String,
     /// Japanese.
     pub ja: String,
+}
+
+/// The written forms of a [`Text`] (schema only).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum TextSchema {
+    /// One language, used for both.
+    Plain(String),
+    /// Both languages.
+    Both {
+        /// English.
+        en: String,
+        /// Japanese.
+        ja: String,
+    },
+}
+
+/// `{en, ja}` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BothLangs {
+    en: String,
+    ja: String,
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or {en: ..., ja: ...}")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text, E> {
+                Ok(Text::new(v, v))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Text, A::Error> {
+                let b = BothLangs::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(Text::new(b.en, b.ja))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl Text {
@@ -118,6 +166,17 @@ mod tests {
             Lang::from_locale_vars(env(&[("LC_ALL", ""), ("LC_MESSAGES", "ja_JP")])),
             Lang::Ja
         );
+    }
+
+    #[test]
+    fn text_is_a_plain_string_or_both_languages() {
+        let t: Text = serde_json::from_str("\"本社\"").unwrap();
+        assert_eq!(t, Text::new("本社", "本社"));
+        let t: Text = serde_json::from_str(r#"{"en": "HQ", "ja": "本社"}"#).unwrap();
+        assert_eq!(t, Text::new("HQ", "本社"));
+        assert!(serde_json::from_str::<Text>(r#"{"en": "HQ"}"#).is_err());
+        assert!(serde_json::from_str::<Text>(r#"{"en": "a", "ja": "b", "fr": "c"}"#).is_err());
+        assert!(serde_json::from_str::<Text>("3").is_err());
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod diag;
 pub mod diff;
 pub mod escape;
 pub mod explain;
+pub mod fleet;
 pub mod flows;
 pub mod fsutil;
 pub mod i18n;

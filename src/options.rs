@@ -20,7 +20,8 @@ pub enum OptionKind {
     Bool,
     /// One of a fixed list of values.
     Choice(Vec<String>),
-    /// A TCP/UDP port number, 1-65535.
+    /// A TCP/UDP port number, 1-65535, or a range of them (`5000-5100`: an RPC range the
+    /// admin narrowed).
     Port,
 }
 
@@ -55,11 +56,17 @@ impl OptionKind {
                 .iter()
                 .find(|v| v.as_str() == text)
                 .map(|v| Value::Choice(v.clone())),
-            OptionKind::Port => text
-                .parse::<u64>()
-                .ok()
-                .and_then(check_port)
-                .map(Value::Port),
+            OptionKind::Port => {
+                let port = |t: &str| t.trim().parse::<u64>().ok().and_then(check_port);
+                match text.split_once('-') {
+                    None => port(text).map(Value::Port),
+                    Some((a, b)) => match (port(a), port(b)) {
+                        (Some(a), Some(b)) if a < b => Some(Value::Range(a, b)),
+                        (Some(a), Some(b)) if a == b => Some(Value::Port(a)),
+                        _ => None,
+                    },
+                }
+            }
         }
     }
 }
@@ -73,6 +80,21 @@ pub enum Value {
     Choice(String),
     /// A port option's value.
     Port(u16),
+    /// A port option's value that is a range, first < last.
+    Range(u16, u16),
+}
+
+impl Value {
+    /// The ports this value stands for in a `ports:` list: a port option's port or range, a
+    /// choice whose value is a port number; nothing for the rest.
+    pub fn ports(&self) -> Option<(u16, u16)> {
+        match self {
+            Value::Port(p) => Some((*p, *p)),
+            Value::Range(a, b) => Some((*a, *b)),
+            Value::Choice(c) => c.parse::<u64>().ok().and_then(check_port).map(|p| (p, p)),
+            Value::Bool(_) => None,
+        }
+    }
 }
 
 impl fmt::Display for Value {
@@ -81,6 +103,7 @@ impl fmt::Display for Value {
             Value::Bool(b) => write!(f, "{b}"),
             Value::Choice(s) => f.write_str(s),
             Value::Port(p) => write!(f, "{p}"),
+            Value::Range(a, b) => write!(f, "{a}-{b}"),
         }
     }
 }
@@ -91,6 +114,7 @@ impl Serialize for Value {
             Value::Bool(b) => s.serialize_bool(*b),
             Value::Choice(c) => s.serialize_str(c),
             Value::Port(p) => s.serialize_u16(*p),
+            Value::Range(a, b) => s.serialize_str(&format!("{a}-{b}")),
         }
     }
 }
@@ -106,6 +130,9 @@ pub struct OptionDef {
     pub default: Value,
     /// What it means.
     pub description: Text,
+    /// For a choice: the ports each value opens (`postgresql` → 5432), in value order; empty
+    /// when the catalog maps none.
+    pub ports: Vec<(String, crate::portset::PortSet)>,
 }
 
 /// The resolved value of every option of one product.

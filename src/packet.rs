@@ -165,6 +165,71 @@ const ORDER: [Field; 17] = [
     Field::DPort,
 ];
 
+/// The variable order: [`ORDER`], or `PORTPLAN_ORDER` (comma-separated field names, for
+/// measuring other orders; every field exactly once).
+fn order() -> Vec<Field> {
+    let Ok(v) = std::env::var("PORTPLAN_ORDER") else {
+        return ORDER.to_vec();
+    };
+    let names: Vec<(&str, Field)> = ORDER.iter().map(|f| (field_name(*f), *f)).collect();
+    let mut out = Vec::new();
+    for n in v.split(',') {
+        if let Some((_, f)) = names.iter().find(|(x, _)| *x == n.trim())
+            && !out.contains(f)
+        {
+            out.push(*f);
+        }
+    }
+    for f in ORDER {
+        if !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    out
+}
+
+/// Node table sizes (log2) tried in turn: each is only used when the one before is exhausted.
+/// The table is collected at 90 % full, so a table of 2^n nodes ends up resident (about 40 bytes
+/// a node): 2^24 ≈ 0.7 GB, 2^26 ≈ 2.6 GB, 2^28 ≈ 10 GB.
+pub const NODE_TABLE_STEPS: [u32; 3] = [24, 26, 28];
+
+/// Bytes of memory a node table of 2^`log` nodes may end up using.
+pub fn table_bytes(log: u32) -> u64 {
+    40u64 << log
+}
+
+/// Apply cache size: `PORTPLAN_BDD_CACHE` (log2) for measuring, else 2^20.
+fn cache_capacity() -> usize {
+    let log = std::env::var("PORTPLAN_BDD_CACHE")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|v| (10..=28).contains(v))
+        .unwrap_or(20);
+    1 << log
+}
+
+fn field_name(f: Field) -> &'static str {
+    match f {
+        Field::Fam => "fam",
+        Field::State => "state",
+        Field::NoTrack => "notrack",
+        Field::CtDnat => "ctdnat",
+        Field::CtSnat => "ctsnat",
+        Field::RwDst => "rwdst",
+        Field::RwSrc => "rwsrc",
+        Field::Iif => "iif",
+        Field::Oif => "oif",
+        Field::Proto => "proto",
+        Field::Flags => "flags",
+        Field::Mark => "mark",
+        Field::CtMark => "ctmark",
+        Field::Src => "src",
+        Field::Dst => "dst",
+        Field::SPort => "sport",
+        Field::DPort => "dport",
+    }
+}
+
 /// Protocols with 16-bit source and destination ports right after their header start.
 pub const PORT_PROTOS: [u8; 5] = [6, 17, 33, 132, 136];
 
@@ -289,8 +354,13 @@ struct IfCode {
 }
 
 impl Space {
-    /// A universe for a ruleset with this layout.
+    /// A universe for a ruleset with this layout, with the first node table size.
     pub fn new(layout: &Layout) -> R<Space> {
+        Space::with_table(layout, NODE_TABLE_STEPS[0])
+    }
+
+    /// A universe whose node table holds 2^`table_log` nodes.
+    pub fn with_table(layout: &Layout, table_log: u32) -> R<Space> {
         let mut if_codes: Vec<IfCode> = Vec::new();
         for n in &layout.names {
             if !if_codes.iter().any(|c| &c.name == n) {
@@ -323,11 +393,11 @@ impl Space {
         };
         let mut offsets = Vec::new();
         let mut total = 0;
-        for f in ORDER {
+        for f in order() {
             offsets.push((f, total, width(f)));
             total += width(f);
         }
-        let mgr = oxidd::bcdd::new_manager(1 << 24, 1 << 20, 1);
+        let mgr = oxidd::bcdd::new_manager(1 << table_log, cache_capacity(), 1);
         mgr.with_manager_exclusive(|m| {
             m.add_vars(total);
         });

@@ -50,6 +50,9 @@ pub struct SiteFlow {
     pub source: String,
     /// What for.
     pub purpose: Text,
+    /// The service's name, when the catalog gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<Text>,
 }
 
 impl SiteFlow {
@@ -57,6 +60,69 @@ impl SiteFlow {
     pub fn qualified(&self) -> String {
         format!("{}/{}", self.product, self.requirement)
     }
+}
+
+/// Ports a catalog says must stay closed, on the site's addresses.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteClosed {
+    /// Product id.
+    pub product: String,
+    /// Id of the catalog's closed entry (unqualified).
+    pub requirement: String,
+    /// Source role; `None`: every source.
+    pub from_role: Option<String>,
+    /// The role whose ports must stay closed.
+    pub to_role: String,
+    /// Source addresses (every address when from anywhere).
+    pub from: AddrSet,
+    /// Destination addresses.
+    pub to: AddrSet,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// The ports.
+    pub ports: PortSet,
+    /// Conditions that held.
+    pub because: Vec<String>,
+    /// `doc#row`.
+    pub source: String,
+    /// What the port is for.
+    pub purpose: Text,
+}
+
+impl SiteClosed {
+    /// `product/id`.
+    pub fn qualified(&self) -> String {
+        format!("{}/{}", self.product, self.requirement)
+    }
+}
+
+/// Packets one enforcement point must not accept because a catalog says the port stays closed
+/// (the vendor: "internal only, do not open"). Required openings take precedence: a packet that
+/// an opening of the same point permits is required, whatever this says.
+#[derive(Debug, Clone, Serialize)]
+pub struct MustStayClosed {
+    /// `forward`, `in` or `out`.
+    pub direction: Direction,
+    /// Source addresses.
+    pub from: AddrSet,
+    /// Destination addresses.
+    pub to: AddrSet,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// Destination ports.
+    pub ports: PortSet,
+    /// `product.role` of the sources (empty: from anywhere).
+    pub from_roles: BTreeSet<String>,
+    /// `product.role` of the destinations.
+    pub to_roles: BTreeSet<String>,
+    /// `product/id` of the catalog's closed entry.
+    pub requirement: String,
+    /// Conditions that held.
+    pub because: Vec<String>,
+    /// `doc#row`.
+    pub source: String,
+    /// What the port is for: the reason to give when a ruleset accepts it.
+    pub purpose: Text,
 }
 
 /// Which way an opening faces at its enforcement point.
@@ -135,37 +201,32 @@ impl Opening {
         self.ports.intersection(ports)
     }
 
-    /// Take in the roles and provenance of `others` (one entry per requirement and source),
-    /// in one pass with an index: an opening of 20,000 requirements must not be quadratic.
+    /// Take in the roles and provenance of `others` (one entry per requirement, source and
+    /// conditions), in one pass with an index: an opening of 20,000 requirements must not be
+    /// quadratic.
     fn absorb_all(&mut self, others: Vec<Opening>) {
         if others.is_empty() {
             return;
         }
-        let mut index: HashMap<(String, String), usize> = self
+        type Key = (String, String, Vec<String>);
+        let key = |p: &Provenance| -> Key {
+            (p.requirement.clone(), p.source.clone(), p.because.clone())
+        };
+        let mut index: HashMap<Key, usize> = self
             .provenance
             .iter()
             .enumerate()
-            .map(|(i, p)| ((p.requirement.clone(), p.source.clone()), i))
+            .map(|(i, p)| (key(p), i))
             .collect();
         for other in others {
             self.from_roles.extend(other.from_roles);
             self.to_roles.extend(other.to_roles);
             for p in other.provenance {
-                match index.get(&(p.requirement.clone(), p.source.clone())) {
-                    Some(&i) => {
-                        let x = &mut self.provenance[i];
-                        x.ports.extend(&p.ports);
-                        for b in p.because {
-                            if !x.because.contains(&b) {
-                                x.because.push(b);
-                            }
-                        }
-                    }
+                let k = key(&p);
+                match index.get(&k) {
+                    Some(&i) => self.provenance[i].ports.extend(&p.ports),
                     None => {
-                        index.insert(
-                            (p.requirement.clone(), p.source.clone()),
-                            self.provenance.len(),
-                        );
+                        index.insert(k, self.provenance.len());
                         self.provenance.push(p);
                     }
                 }
@@ -173,21 +234,14 @@ impl Opening {
         }
     }
 
-    /// Record that `p` needs (part of) this opening; one entry per requirement.
+    /// Record that `p` needs (part of) this opening; one entry per requirement, source and
+    /// conditions: ports of one requirement that depend on different conditions keep separate
+    /// entries, so each port's provenance names only its own conditions.
     pub fn add_provenance(&mut self, p: Provenance) {
-        match self
-            .provenance
-            .iter_mut()
-            .find(|x| x.requirement == p.requirement && x.source == p.source)
-        {
-            Some(x) => {
-                x.ports.extend(&p.ports);
-                for b in p.because {
-                    if !x.because.contains(&b) {
-                        x.because.push(b);
-                    }
-                }
-            }
+        match self.provenance.iter_mut().find(|x| {
+            x.requirement == p.requirement && x.source == p.source && x.because == p.because
+        }) {
+            Some(x) => x.ports.extend(&p.ports),
             None => self.provenance.push(p),
         }
     }
@@ -213,6 +267,9 @@ pub struct PointPlan {
     pub target: Target,
     /// Openings, minimal.
     pub openings: Vec<Opening>,
+    /// What the catalogs say must stay closed here (absent from JSON when empty).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub must_stay_closed: Vec<MustStayClosed>,
 }
 
 /// The whole plan.
@@ -230,6 +287,9 @@ pub struct Plan {
     pub findings: Vec<ActiveFinding>,
     /// Site warnings.
     pub warnings: Vec<Text>,
+    /// Address-level ports the catalogs say must stay closed (`listen`/`probe` check them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub closed: Vec<SiteClosed>,
 }
 
 impl Plan {
@@ -263,6 +323,36 @@ pub fn plan(site: &Site, catalogs: &Catalogs) -> Plan {
             because: f.because.clone(),
             source: f.source.clone(),
             purpose: f.purpose.clone(),
+            service: f.service.clone(),
+        });
+    }
+    let mut site_closed = Vec::new();
+    for c in &report.closed {
+        let Some(p) = site.products.iter().find(|p| p.product == c.product) else {
+            continue;
+        };
+        let Some(to) = p.roles.get(&c.to) else {
+            continue;
+        };
+        let from = match &c.from {
+            None => AddrSet::everything(),
+            Some(r) => match p.roles.get(r) {
+                Some(set) => set.clone(),
+                None => continue,
+            },
+        };
+        site_closed.push(SiteClosed {
+            product: c.product.clone(),
+            requirement: c.requirement.clone(),
+            from_role: c.from.clone(),
+            to_role: c.to.clone(),
+            from,
+            to: to.clone(),
+            protocol: c.protocol,
+            ports: c.ports.clone(),
+            because: c.because.clone(),
+            source: c.source.clone(),
+            purpose: c.purpose.clone(),
         });
     }
     let points = site
@@ -274,11 +364,17 @@ pub fn plan(site: &Site, catalogs: &Catalogs) -> Plan {
             for f in &site_flows {
                 raw.extend(openings_at(&mut cut, f));
             }
+            let openings = minimise(raw);
+            let mut closed: Vec<MustStayClosed> = Vec::new();
+            for c in &site_closed {
+                closed.extend(closed_at(&mut cut, c, &openings));
+            }
             PointPlan {
                 id: pt.id.clone(),
                 kind: pt.kind_name(),
                 target: pt.target,
-                openings: minimise(raw),
+                openings,
+                must_stay_closed: closed,
             }
         })
         .collect();
@@ -289,6 +385,98 @@ pub fn plan(site: &Site, catalogs: &Catalogs) -> Plan {
         enforcement_points: points,
         findings: report.findings,
         warnings: site.warnings.clone(),
+        closed: site_closed,
+    }
+}
+
+/// The part of a closed entry that crosses one enforcement point, cut as a flow would be,
+/// minus what the point's `openings` permit (a required opening wins over a closed entry).
+fn closed_at(cut: &mut Cut<'_>, c: &SiteClosed, openings: &[Opening]) -> Vec<MustStayClosed> {
+    // The cut of a flow with the same sides; "every source" is a role of its own for the memo.
+    let as_flow = SiteFlow {
+        product: c.product.clone(),
+        requirement: c.requirement.clone(),
+        from_role: c.from_role.clone().unwrap_or_else(|| "*".into()),
+        to_role: c.to_role.clone(),
+        from: c.from.clone(),
+        to: c.to.clone(),
+        protocol: c.protocol,
+        ports: c.ports.clone(),
+        because: c.because.clone(),
+        source: c.source.clone(),
+        purpose: c.purpose.clone(),
+        service: None,
+    };
+    openings_at(cut, &as_flow)
+        .into_iter()
+        .flat_map(|o| crate::diff::subtract(&[o], openings))
+        .map(|o| MustStayClosed {
+            direction: o.direction,
+            from: o.from,
+            to: o.to,
+            protocol: o.protocol,
+            ports: o.ports,
+            from_roles: match &c.from_role {
+                Some(_) => o.from_roles,
+                None => BTreeSet::new(),
+            },
+            to_roles: o.to_roles,
+            requirement: c.qualified(),
+            because: c.because.clone(),
+            source: c.source.clone(),
+            purpose: c.purpose.clone(),
+        })
+        .collect()
+}
+
+/// One check that an enforcement point keeps a port closed: a catalog's `closed:` entry cut
+/// at the point, minus what the point's openings permit. What `audit` tests a ruleset
+/// against: if the ruleset accepts any packet of `from` × `to` × `protocol` × `ports` in
+/// `direction`, it is in excess for the reason `purpose`, citing `requirement` and `source`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClosedCheck {
+    /// The enforcement point.
+    pub point: String,
+    /// `forward`, `in` or `out`.
+    pub direction: Direction,
+    /// Source addresses.
+    pub from: AddrSet,
+    /// Destination addresses.
+    pub to: AddrSet,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// Destination ports that must be refused.
+    pub ports: PortSet,
+    /// `product/id` of the catalog's closed entry.
+    pub requirement: String,
+    /// `doc#row` of the vendor's statement.
+    pub source: String,
+    /// What the port is for.
+    pub purpose: Text,
+}
+
+impl Plan {
+    /// Every packet set the catalogs say must stay closed, per enforcement point in plan order
+    /// (then in catalog order): the library API for `audit`'s must-be-closed checks. Already
+    /// disjoint from the point's openings, so a ruleset that implements the plan exactly
+    /// refuses all of them.
+    pub fn closed_checks(&self) -> Vec<ClosedCheck> {
+        self.enforcement_points
+            .iter()
+            .flat_map(|p| {
+                p.must_stay_closed.iter().map(move |c| ClosedCheck {
+                    point: p.id.clone(),
+                    direction: c.direction,
+                    from: c.from.clone(),
+                    to: c.to.clone(),
+                    protocol: c.protocol,
+                    ports: c.ports.clone(),
+                    requirement: c.requirement.clone(),
+                    source: c.source.clone(),
+                    purpose: c.purpose.clone(),
+                })
+            })
+            .collect()
     }
 }
 

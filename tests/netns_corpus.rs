@@ -203,6 +203,7 @@ fn plan(host: bool, required: bool) -> portplan::plan::PointPlan {
         kind: if host { "host" } else { "network" },
         target: portplan::site::Target::Nftables,
         openings,
+        must_stay_closed: Vec::new(),
     }
 }
 

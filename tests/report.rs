@@ -63,11 +63,14 @@ fn proto_ports(o: &Value) -> String {
 
 fn ssh_like_condition(rows: &[Vec<String>]) -> bool {
     rows.iter()
-        .any(|r| r[9].contains("tmws/syslog-ssh (条件: syslog_tool)"))
+        .any(|r| r[12].contains("tmws/syslog-ssh (条件: syslog_tool)"))
 }
 
-const JA: [&str; 12] = [
+const JA: [&str; 15] = [
     "申請番号",
+    "対象FW",
+    "方向",
+    "許可/拒否",
     "送信元ゾーン",
     "送信元",
     "宛先ゾーン",
@@ -81,8 +84,11 @@ const JA: [&str; 12] = [
     "備考",
 ];
 
-const EN: [&str; 12] = [
+const EN: [&str; 15] = [
     "Request no.",
+    "Firewall",
+    "Direction",
+    "Action",
     "Source zone",
     "Source",
     "Destination zone",
@@ -111,46 +117,48 @@ fn xlsx_ja_sheets_headers_rows_and_options() {
         assert_eq!(rows.len() - 1, openings.len(), "{id}: one row per opening");
         for (i, r) in rows[1..].iter().enumerate() {
             assert_eq!(r[0], format!("FW-{id}-{:03}", i + 1));
-            assert_eq!(r[5], openings[i]["protocol"].as_str().unwrap());
+            assert_eq!(r[8], openings[i]["protocol"].as_str().unwrap());
         }
     }
     // The devicelock smb row: AD server → agents, 445/tcp.
     let core = cells(&wb.worksheet_range("fw-core").unwrap());
     let smb = core
         .iter()
-        .find(|r| r[2].contains("Active Directory") && r[6] == "445")
+        .find(|r| r[5].contains("Active Directory") && r[9] == "445")
         .expect("AD → agents 445/tcp row");
-    assert_eq!(smb[1], "サーバーセグメント");
-    assert!(smb[2].contains("10.10.0.4/32"), "{smb:?}");
-    assert_eq!(smb[3], "クライアント LAN");
-    assert!(smb[4].contains("DeviceLock Service"), "{smb:?}");
-    assert!(smb[4].contains("10.20.0.0/16"), "{smb:?}");
-    assert_eq!(smb[5], "tcp");
-    assert_eq!(smb[7], "445 microsoft-ds");
-    assert!(smb[8].contains("SMB"), "purpose: {smb:?}");
+    assert_eq!(smb[4], "サーバーセグメント");
+    assert!(smb[5].contains("10.10.0.4/32"), "{smb:?}");
+    assert_eq!(smb[6], "クライアント LAN");
+    assert!(smb[7].contains("DeviceLock Service"), "{smb:?}");
+    assert!(smb[7].contains("10.20.0.0/16"), "{smb:?}");
+    assert_eq!(smb[8], "tcp");
+    assert_eq!(smb[10], "445 microsoft-ds");
+    assert!(smb[11].contains("SMB"), "purpose: {smb:?}");
     assert!(
-        smb[9].contains("003_d7d660b22b450e18.txt#5 devicelock/smb"),
+        smb[12].contains(
+            "「テクニカルガイド: DeviceLockの通信で使用するポートについて (2020-09-08)」\n表 5 行目 — devicelock/smb"
+        ),
         "basis: {smb:?}"
     );
     assert!(
-        smb[9].contains("devicelock/smb (常に)"),
+        smb[12].contains("devicelock/smb (常に)"),
         "basis condition: {smb:?}"
     );
     assert!(ssh_like_condition(&core), "conditions are named");
-    assert_eq!(smb[10], "DeviceLock");
+    assert_eq!(smb[13], "DeviceLock");
     // Conditions in the basis: the syslog ssh row holds only with the tool.
-    let ssh = core.iter().find(|r| r[6] == "22").unwrap();
-    assert!(ssh[9].contains("syslog_tool"), "{ssh:?}");
-    assert_eq!(ssh[7], "22 ssh");
+    let ssh = core.iter().find(|r| r[9] == "22").unwrap();
+    assert!(ssh[12].contains("syslog_tool"), "{ssh:?}");
+    assert_eq!(ssh[10], "22 ssh");
     // The captive portal row carries the finding in its notes.
     let portal = core
         .iter()
-        .find(|r| r[9].contains("agent-captive-portal"))
+        .find(|r| r[12].contains("agent-captive-portal"))
         .unwrap();
-    assert!(portal[11].contains("警告"), "{portal:?}");
+    assert!(portal[14].contains("警告"), "{portal:?}");
     // Host firewall rows say which way.
     let agents = cells(&wb.worksheet_range("dl-agents").unwrap());
-    assert_eq!(agents[1][11], "ホストへの受信");
+    assert_eq!(agents[1][2], "受信");
 
     // Every option of every product, with its value.
     let opts = cells(&wb.worksheet_range("オプション").unwrap());
@@ -206,11 +214,11 @@ fn xlsx_en_headers_frozen_row_and_autofilter() {
     let edge = cells(&wb.worksheet_range("fw-edge").unwrap());
     assert_eq!(edge[0], EN);
     let ntp = edge.iter().find(|r| r[6] == "123").unwrap();
-    assert_eq!(ntp[5], "udp");
-    assert_eq!(ntp[7], "123 ntp");
-    assert_eq!(ntp[3], "Internet");
-    assert!(ntp[4].contains("pool.ntp.org"));
-    assert!(ntp[9].contains("(when syslog_tool)"), "{ntp:?}");
+    assert_eq!(ntp[8], "udp");
+    assert_eq!(ntp[10], "123 ntp");
+    assert_eq!(ntp[6], "Internet");
+    assert!(ntp[7].contains("pool.ntp.org"));
+    assert!(ntp[12].contains("(when syslog_tool)"), "{ntp:?}");
     // Inside the file: the header row is frozen, the table has an autofilter, long cells wrap.
     let mut zip = zip::ZipArchive::new(std::fs::File::open(dir.join("hq.xlsx")).unwrap()).unwrap();
     let mut read = |name: &str| {
@@ -258,21 +266,24 @@ fn xlsx_change_sheet_from_diff() {
     assert_eq!(core[0][0], "申請番号");
     assert_eq!(core[0][1], "変更");
     assert_eq!(&core[0][2..], &JA[1..]);
+    assert_eq!(core[0][2], "対象FW");
     let added = core
         .iter()
         .find(|r| r[1] == "追加")
         .expect("captive portal 443 added");
-    assert_eq!(added[7], "443");
-    assert!(added[10].contains("agent-captive-portal"));
+    assert_eq!(added[10], "443");
+    assert!(added[13].contains("agent-captive-portal"));
     let removed: Vec<&Vec<String>> = core.iter().filter(|r| r[1] == "削除").collect();
     assert!(
-        removed.iter().any(|r| r[7] == "135, 1024-9131, 9134-65535"),
+        removed
+            .iter()
+            .any(|r| r[10] == "135, 1024-9131, 9134-65535"),
         "dynamic RPC range removed: {removed:?}"
     );
     assert!(
-        removed.iter().any(|r| r[8].contains("135 epmap")
-            && r[8].contains("9134-65535 (範囲)")
-            && r[12].contains("広いポート範囲")),
+        removed.iter().any(|r| r[11].contains("135 epmap")
+            && r[11].contains("9134-65535 (範囲)")
+            && r[15].contains("広いポート範囲")),
         "{removed:?}"
     );
     // English labels for the change column.
@@ -392,7 +403,7 @@ fn html_is_self_contained_and_lists_every_opening() {
 #[test]
 fn markdown_escapes_and_snapshots() {
     let md = stdout(&["report", HQ, "--format", "md", "--lang", "ja"]);
-    assert!(md.contains("| 申請番号 | 送信元ゾーン |"));
+    assert!(md.contains("| 申請番号 | 対象FW | 方向 | 許可/拒否 | 送信元ゾーン |"));
     assert!(md.contains("```dot\ndigraph portplan {"));
     insta::assert_snapshot!("report_hq_md_ja", md);
     let md = stdout(&[

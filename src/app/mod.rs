@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod diff;
 pub mod explain;
+pub mod fleet;
 pub mod plan;
 pub mod ports;
 pub mod render;

@@ -293,7 +293,8 @@ pub fn render(
         acls: parse_acls(&req.acls, pt)?,
         seq: req.seq.unwrap_or(1),
     };
-    let rules = crate::render::lower(&loaded.site, pt, point_plan);
+    let mut rules = crate::render::lower(&loaded.site, pt, point_plan);
+    crate::render::name_services(&mut rules, &loaded.plan.flows);
     let rendered = crate::render::render(&rules, target, &options);
     let lost: Vec<&str> = rendered
         .unexpressed()

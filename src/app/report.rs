@@ -2,7 +2,7 @@
 //! versions of it. Rendering it (XLSX, Markdown, HTML, SVG, DOT) is [`crate::report`]'s.
 
 use crate::app::{Context, Loaded};
-use crate::diag::Result;
+use crate::diag::{Result, SourceFile};
 use crate::i18n::Lang;
 use crate::report::Report;
 
@@ -13,6 +13,8 @@ pub struct ReportRequest {
     pub point: Option<String>,
     /// A change request: the site as it was (`--diff-from`).
     pub diff_from: Option<Loaded>,
+    /// The request's paperwork from `--request FILE`, replacing the site's `request:` block.
+    pub request: Option<SourceFile>,
 }
 
 /// The report of `loaded`, or of the change from `req.diff_from` to `loaded`. In a change
@@ -20,6 +22,15 @@ pub struct ReportRequest {
 /// the change.
 pub fn report(ctx: &Context, loaded: &Loaded, req: &ReportRequest, lang: Lang) -> Result<Report> {
     let point = req.point.as_deref();
+    let request = match &req.request {
+        Some(file) => {
+            let known =
+                |k: &str| crate::site::request_key_known(&loaded.site.products, &ctx.catalogs, k);
+            Some(crate::site::request::load(file.clone(), &known)?)
+        }
+        None => None,
+    };
+    let request = request.as_ref();
     Ok(match &req.diff_from {
         Some(old) => {
             if let Some(id) = point
@@ -35,6 +46,7 @@ pub fn report(ctx: &Context, loaded: &Loaded, req: &ReportRequest, lang: Lang) -
                 (&loaded.plan, &loaded.site),
                 &ctx.catalogs,
                 point,
+                request,
                 lang,
             )
         }
@@ -42,7 +54,14 @@ pub fn report(ctx: &Context, loaded: &Loaded, req: &ReportRequest, lang: Lang) -
             if let Some(id) = point {
                 loaded.point(Some(id))?;
             }
-            crate::report::build(&loaded.plan, &loaded.site, &ctx.catalogs, point, lang)
+            crate::report::build(
+                &loaded.plan,
+                &loaded.site,
+                &ctx.catalogs,
+                point,
+                request,
+                lang,
+            )
         }
     })
 }

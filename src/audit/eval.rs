@@ -151,6 +151,9 @@ pub struct PathResult {
     /// Whether nothing uncertain was met: every reached rule exact, no unknown verdict, no
     /// effect, no NAT. Only then are redundant rules computed.
     pub exact: bool,
+    /// Whether some rule changed a packet (marks, NAT, notrack): only then do sets need mapping
+    /// back to entering packets.
+    pub changed: bool,
     /// Rules whose removal changes nothing (only when `exact`).
     pub redundant: Vec<(usize, usize)>,
     /// Remarks by location.
@@ -177,6 +180,7 @@ struct Eval<'a> {
     tainted: Set,
     reached: Vec<usize>,
     exact: bool,
+    changed: bool,
     record: bool,
     stack: Vec<usize>,
     notes: Vec<(String, String)>,
@@ -218,6 +222,7 @@ impl Eval<'_> {
         let mut out = set.clone();
         for e in effects {
             self.exact = false;
+            self.changed = true;
             out = match e {
                 Effect::Mark { clear, xor } => s.set_bits(&out, Field::Mark, *clear, *xor)?,
                 Effect::MarkUnknown { mask } => s.forget_bits(&out, Field::Mark, *mask)?,
@@ -258,7 +263,8 @@ impl Eval<'_> {
         Ok(out)
     }
 
-    fn forget_marks(&self, set: &Set) -> R<Set> {
+    fn forget_marks(&mut self, set: &Set) -> R<Set> {
+        self.changed = true;
         let s = self.space;
         let o = s.forget_bits(set, Field::Mark, u32::MAX)?;
         s.forget_bits(&o, Field::CtMark, u32::MAX)
@@ -547,6 +553,7 @@ pub fn eval_path(space: &Space, rs: &Ruleset, kind: PathKind, universe: &Set) ->
         tainted: s.none(),
         reached: Vec::new(),
         exact: true,
+        changed: false,
         record: true,
         stack: Vec::new(),
         notes: Vec::new(),
@@ -647,6 +654,7 @@ pub fn eval_path(space: &Space, rs: &Ruleset, kind: PathKind, universe: &Set) ->
         could_match: ev.could,
         reached: ev.reached,
         exact: ev.exact,
+        changed: ev.changed,
         redundant,
         notes: ev.notes,
     })

@@ -254,6 +254,7 @@ impl AuditReport {
 pub struct Interfaces(pub Vec<(String, AddrSet, usize)>);
 
 /// What the audit needs to know about the enforcement point.
+#[derive(Clone, Copy)]
 pub struct Point<'a> {
     /// Its plan.
     pub plan: &'a PointPlan,
@@ -289,20 +290,36 @@ fn proto_of(o: &Opening) -> u128 {
     }
 }
 
+/// Address sets as packet sets, built once each (a plan repeats the same sides).
+#[derive(Default)]
+struct AddrCache(std::collections::HashMap<(AddrSet, bool), Set>);
+
+impl AddrCache {
+    fn get(&mut self, s: &Space, a: &AddrSet, f: Field) -> R<Set> {
+        let key = (a.clone(), f == Field::Src);
+        if let Some(x) = self.0.get(&key) {
+            return Ok(x.clone());
+        }
+        let x = addr_set(s, a, f)?;
+        self.0.insert(key, x.clone());
+        Ok(x)
+    }
+}
+
 /// The packets of an opening at one stage (entry packets, any interface).
-fn stage_set(space: &Space, o: &Opening, stage: Stage) -> R<Set> {
+fn stage_set(space: &Space, cache: &mut AddrCache, o: &Opening, stage: Stage) -> R<Set> {
     let s = space;
     let proto = s.eq(Field::Proto, proto_of(o))?;
     let tcp = o.protocol == Protocol::Tcp;
     let (src, dst, ports) = match stage {
         Stage::New | Stage::Established => (
-            addr_set(s, &o.from, Field::Src)?,
-            addr_set(s, &o.to, Field::Dst)?,
+            cache.get(s, &o.from, Field::Src)?,
+            cache.get(s, &o.to, Field::Dst)?,
             ports_set(s, o, Field::DPort)?,
         ),
         Stage::Reply => (
-            addr_set(s, &o.to, Field::Src)?,
-            addr_set(s, &o.from, Field::Dst)?,
+            cache.get(s, &o.to, Field::Src)?,
+            cache.get(s, &o.from, Field::Dst)?,
             ports_set(s, o, Field::SPort)?,
         ),
     };
@@ -341,8 +358,8 @@ fn new_connections(space: &Space) -> R<Set> {
 struct Bounds {
     kind: PathKind,
     result: PathResult,
-    /// Interface relation (site interfaces, no loopback on host paths).
-    rel: Set,
+    /// Possibly accepted (entry packets, with interfaces and the relation applied).
+    pa: Set,
     /// Possibly accepted (entry packets, interfaces projected).
     hi: Set,
     /// Certainly accepted.
@@ -351,19 +368,22 @@ struct Bounds {
 
 fn bounds(space: &Space, rs: &Ruleset, kind: PathKind, rel: Set) -> R<Bounds> {
     let s = space;
+    let mut t = std::time::Instant::now();
     let universe = s.and(&path_universe(s, rs, kind)?, &rel)?;
     let result = eval_path(s, rs, kind, &universe)?;
+    phase(&mut t, "eval_path");
     let taint = s.back_to_entry(&result.tainted)?;
     let pa = s.or(&s.back_to_entry(&result.accepted)?, &taint)?;
     let pd = s.or(&s.back_to_entry(&result.dropped)?, &taint)?;
     let ifs = [Field::Iif, Field::Oif];
-    let hi = s.exists(&s.and(&pa, &universe)?, &ifs)?;
+    let pa = s.and(&pa, &universe)?;
+    let hi = s.exists(&pa, &ifs)?;
     let valid = s.exists(&universe, &ifs)?;
     let lo = s.diff(&valid, &s.exists(&s.and(&pd, &universe)?, &ifs)?)?;
     Ok(Bounds {
         kind,
         result,
-        rel,
+        pa,
         hi,
         lo,
     })
@@ -452,11 +472,72 @@ fn unreachable_thread() -> ! {
 }
 
 /// Audit `rs` against one enforcement point.
+///
+/// The engine starts with a node table of moderate size and, when a ruleset needs more, starts
+/// over with a table four times larger, as long as the machine has the memory for it
+/// ([`crate::packet::NODE_TABLE_STEPS`]); only when the largest that fits is exhausted does it
+/// answer [`Exhausted`].
 pub fn audit(rs: &Ruleset, point: Point<'_>) -> Result<AuditReport, Exhausted> {
-    with_stack(|| audit_here(rs, point))
+    let avail = available_memory();
+    // Rulesets this large exhausted the first table in every measured case (bench/README.md):
+    // skip the attempt.
+    let rules: usize = rs.chains.iter().map(|c| c.rules.len()).sum();
+    let steps: Vec<u32> = crate::packet::NODE_TABLE_STEPS
+        .iter()
+        .enumerate()
+        .filter(|(i, log)| *i == 0 || avail.is_none_or(|a| crate::packet::table_bytes(**log) <= a))
+        .map(|(_, log)| *log)
+        .collect();
+    let first = usize::from(rules > 40_000).min(steps.len() - 1);
+    audit_with_tables(rs, point, &steps[first..])
 }
 
-fn audit_here(rs: &Ruleset, point: Point<'_>) -> Result<AuditReport, Exhausted> {
+/// [`audit`] with these node table sizes (log2), tried in turn until one is large enough.
+pub fn audit_with_tables(
+    rs: &Ruleset,
+    point: Point<'_>,
+    tables: &[u32],
+) -> Result<AuditReport, Exhausted> {
+    let mut result = Err(Exhausted);
+    for log in tables {
+        result = with_stack(|| audit_here(rs, point, *log));
+        if result.is_ok() {
+            break;
+        }
+    }
+    result
+}
+
+/// Memory available to this process in bytes (`MemAvailable`, or the cgroup limit when lower);
+/// `None` when unknown.
+fn available_memory() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok();
+    let avail = meminfo.as_deref().and_then(|m| {
+        m.lines()
+            .find(|l| l.starts_with("MemAvailable:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+    });
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match (avail, cgroup) {
+        (Some(a), Some(c)) => Some(a.min(c)),
+        (a, c) => a.or(c),
+    }
+}
+
+/// `PORTPLAN_TIMING=1`: phase times on stderr (for profiling; not a user feature).
+fn phase(t: &mut std::time::Instant, what: &str) {
+    if std::env::var_os("PORTPLAN_TIMING").is_some() {
+        eprintln!("timing: {what}: {:.3} s", t.elapsed().as_secs_f64());
+    }
+    *t = std::time::Instant::now();
+}
+
+fn audit_here(rs: &Ruleset, point: Point<'_>, table_log: u32) -> Result<AuditReport, Exhausted> {
+    let mut t = std::time::Instant::now();
     let mut layout = rs.layout();
     if let Some(Interfaces(list)) = point.interfaces {
         for (n, _, _) in list {
@@ -465,7 +546,7 @@ fn audit_here(rs: &Ruleset, point: Point<'_>) -> Result<AuditReport, Exhausted> 
             }
         }
     }
-    let space = Space::new(&layout)?;
+    let space = Space::with_table(&layout, table_log)?;
     let s = &space;
     let plan = point.plan;
     let mut report = AuditReport {
@@ -481,11 +562,13 @@ fn audit_here(rs: &Ruleset, point: Point<'_>) -> Result<AuditReport, Exhausted> 
     } else {
         vec![PathKind::Forward]
     };
+    phase(&mut t, "space");
     let mut paths = Vec::new();
     for k in &kinds {
         let rel = relation(s, *k, point.interfaces)?;
         paths.push(bounds(s, rs, *k, rel)?);
     }
+    phase(&mut t, "paths");
     let path_of = |k: PathKind| paths.iter().find(|p| p.kind == k);
     let mut covered = s.none();
     if rs.covers_v4 {
@@ -496,6 +579,7 @@ fn audit_here(rs: &Ruleset, point: Point<'_>) -> Result<AuditReport, Exhausted> 
     }
     let newconn = s.and(&new_connections(s)?, &covered)?;
     let mut uncovered_notice = false;
+    let mut cache = AddrCache::default();
     // Missing: every opening, its new connections, later packets and replies.
     let mut needed: Vec<(PathKind, Set)> = kinds.iter().map(|k| (*k, s.none())).collect();
     for o in &plan.openings {
@@ -517,7 +601,7 @@ fn audit_here(rs: &Ruleset, point: Point<'_>) -> Result<AuditReport, Exhausted> 
         for stage in [Stage::New, Stage::Established, Stage::Reply] {
             let k = if stage == Stage::Reply { back } else { fwd };
             let Some(p) = path_of(k) else { continue };
-            let all = stage_set(s, o, stage)?;
+            let all = stage_set(s, &mut cache, o, stage)?;
             let req = s.and(&all, &covered)?;
             if !uncovered_notice && !s.is_empty(&s.diff(&all, &covered)?) {
                 uncovered_notice = true;
@@ -559,6 +643,7 @@ fn audit_here(rs: &Ruleset, point: Point<'_>) -> Result<AuditReport, Exhausted> 
             break;
         }
     }
+    phase(&mut t, "missing");
     // Excess: new connections possibly accepted that nothing needs, per accepting rule.
     for p in &paths {
         let need = needed
@@ -589,18 +674,26 @@ fn audit_here(rs: &Ruleset, point: Point<'_>) -> Result<AuditReport, Exhausted> 
                 .iter()
                 .filter(|(b, _)| matches!(b, Blame::NoChain)),
         );
-        let mut rest = ex_hi.clone();
+        // Attribution on packets with their interfaces: a rule is blamed for what it accepts
+        // and the whole path accepts too.
+        let mut rest = s.diff(&s.and(&p.pa, &newconn)?, &need)?;
         for (blame, set) in order {
             if s.is_empty(&rest) {
                 break;
             }
-            // The rule's packets as they entered, on interfaces the site allows.
-            let with_if = s.and(&s.and(&s.back_to_entry(set)?, &p.rel)?, &newconn)?;
-            let part = s.and(&s.exists(&with_if, &[Field::Iif, Field::Oif])?, &rest)?;
-            if s.is_empty(&part) {
+            // The rule's packets as they entered (sets are already entry packets when no rule
+            // changed any).
+            let entered = if p.result.changed {
+                s.back_to_entry(set)?
+            } else {
+                set.clone()
+            };
+            let with_if = s.and(&entered, &rest)?;
+            if s.is_empty(&with_if) {
                 continue;
             }
-            rest = s.diff(&rest, &part)?;
+            rest = s.diff(&rest, &with_if)?;
+            let part = s.exists(&with_if, &[Field::Iif, Field::Oif])?;
             let certain_part = s.and(&part, &ex_lo)?;
             let certain = !s.is_empty(&certain_part);
             let shown = if certain { certain_part } else { part };
@@ -660,6 +753,7 @@ fn audit_here(rs: &Ruleset, point: Point<'_>) -> Result<AuditReport, Exhausted> 
             });
         }
     }
+    phase(&mut t, "excess");
     // Shadowed and redundant: only rules of chains every path into which was evaluated.
     let evaluated: Vec<Hook> = kinds
         .iter()
@@ -715,6 +809,7 @@ fn audit_here(rs: &Ruleset, point: Point<'_>) -> Result<AuditReport, Exhausted> 
             }
         }
     }
+    phase(&mut t, "shadowed");
     for p in &paths {
         for n in &p.result.notes {
             if !report.not_analysed.contains(n) {
@@ -787,4 +882,68 @@ pub fn exhausted_text() -> Text {
         "the ruleset is too large to analyse exactly within the packet-space engine's memory",
         "ルールセットが大きすぎて、パケット空間エンジンのメモリ内で厳密に解析できません"
     )
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+    use crate::portset::PortSet;
+
+    fn point_plan() -> PointPlan {
+        let mut all = AddrSet::new();
+        all.v4.ranges_insert(0..=u32::MAX);
+        PointPlan {
+            id: "fw".into(),
+            kind: "network",
+            target: crate::site::raw::Target::Iptables,
+            openings: vec![Opening {
+                direction: Direction::Forward,
+                from: all.clone(),
+                to: all,
+                protocol: Protocol::Tcp,
+                ports: PortSet::parse("443").expect("port"),
+                from_roles: Default::default(),
+                to_roles: Default::default(),
+                provenance: vec![],
+            }],
+            must_stay_closed: vec![],
+        }
+    }
+
+    /// A table too small for the ruleset is not the answer: the next, larger one is tried, and
+    /// the findings are those of a table large enough from the start.
+    #[test]
+    fn an_exhausted_table_is_retried_with_a_larger_one() {
+        let mut text = String::from(
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n",
+        );
+        for i in 0..200u32 {
+            text.push_str(&format!(
+                "-A FORWARD -s 10.{}.{}.0/24 -p udp --dport {} -j ACCEPT\n",
+                i / 250,
+                i % 250,
+                1000 + i
+            ));
+        }
+        text.push_str("-A FORWARD -p tcp --dport 443 -j ACCEPT\nCOMMIT\n");
+        let rs = read(&text, None, &ipset::Sets::default()).expect("ruleset");
+        let plan = point_plan();
+        let point = Point {
+            plan: &plan,
+            host: false,
+            interfaces: None,
+        };
+        assert!(
+            audit_with_tables(&rs, point, &[12]).is_err(),
+            "2^12 nodes should not do"
+        );
+        let grown = audit_with_tables(&rs, point, &[12, 22]).expect("the larger table does");
+        let direct = audit_with_tables(&rs, point, &[22]).expect("2^22 nodes");
+        assert_eq!(grown.excess.len(), 200);
+        assert!(grown.missing.is_empty());
+        assert_eq!(
+            serde_json::to_string(&grown).expect("json"),
+            serde_json::to_string(&direct).expect("json")
+        );
+    }
 }

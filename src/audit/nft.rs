@@ -36,43 +36,82 @@ struct SetInfo {
     dynamic: bool,
 }
 
+/// The document, read without building it: each item of the `nftables` array stays a slice
+/// of the input until its pass needs it, so memory is the input plus one item at a time (a
+/// whole `serde_json::Value` of a 50 MB ruleset took 1.4 GB).
+#[derive(serde::Deserialize)]
+struct Doc<'a> {
+    #[serde(borrow)]
+    nftables: Vec<&'a serde_json::value::RawValue>,
+}
+
+/// An item of the `nftables` array: `{"rule": {…}}` and the like, its body left unread.
+#[derive(serde::Deserialize)]
+struct Item<'a>(
+    #[serde(borrow)]
+    std::collections::BTreeMap<std::borrow::Cow<'a, str>, &'a serde_json::value::RawValue>,
+);
+
+fn json_error(e: &serde_json::Error) -> Text {
+    let (l, c) = (e.line(), e.column());
+    let what = if e.is_eof() {
+        tr!(
+            "the file ends early (truncated?)",
+            "ファイルが途中で終わっています (切れている?)"
+        )
+    } else {
+        tr!("not valid JSON", "JSON として読めません")
+    };
+    Text::new(
+        format!("line {l}, column {c}: {}: {e}", what.en),
+        format!("{l} 行 {c} 列: {}: {e}", what.ja),
+    )
+}
+
+/// An item's body under key `k`, parsed.
+fn body(it: &Item<'_>, k: &str) -> Result<Option<Value>, Text> {
+    match it.0.get(k) {
+        Some(raw) => serde_json::from_str(raw.get())
+            .map(Some)
+            .map_err(|e| json_error(&e)),
+        None => Ok(None),
+    }
+}
+
 /// Parse nft JSON.
 pub fn parse(text: &str) -> Result<Ruleset, Text> {
-    let v: Value = serde_json::from_str(text).map_err(|e| {
-        let (l, c) = (e.line(), e.column());
-        let what = if e.is_eof() {
+    let doc: Doc<'_> = serde_json::from_str(text).map_err(|e| {
+        if e.is_data() {
             tr!(
-                "the file ends early (truncated?)",
-                "ファイルが途中で終わっています (切れている?)"
+                "no `nftables` array: is this `nft -j list ruleset` output?",
+                "`nftables` 配列がありません。`nft -j list ruleset` の出力ですか?"
             )
         } else {
-            tr!("not valid JSON", "JSON として読めません")
-        };
-        Text::new(
-            format!("line {l}, column {c}: {}: {e}", what.en),
-            format!("{l} 行 {c} 列: {}: {e}", what.ja),
-        )
+            json_error(&e)
+        }
     })?;
-    let Some(items) = v.get("nftables").and_then(Value::as_array) else {
-        return Err(tr!(
-            "no `nftables` array: is this `nft -j list ruleset` output?",
-            "`nftables` 配列がありません。`nft -j list ruleset` の出力ですか?"
-        ));
-    };
+    let mut items: Vec<Item<'_>> = Vec::with_capacity(doc.nftables.len());
+    for raw in &doc.nftables {
+        let it: Item<'_> = serde_json::from_str(raw.get()).map_err(|_| {
+            tr!(
+                "an item of the `nftables` array is not an object",
+                "`nftables` 配列の要素がオブジェクトではありません"
+            )
+        })?;
+        items.push(it);
+    }
     let mut rs = Ruleset {
         covers_v4: true,
         covers_v6: true,
         ..Ruleset::default()
     };
     let mut sets: HashMap<SetKey, SetInfo> = HashMap::new();
-    for it in items {
-        let Some(o) = it.as_object() else {
-            return Err(tr!(
-                "an item of the `nftables` array is not an object",
-                "`nftables` 配列の要素がオブジェクトではありません"
-            ));
+    for it in &items {
+        let set = match body(it, "set")? {
+            Some(s) => Some(s),
+            None => body(it, "map")?,
         };
-        if let Some(s) = o.get("set").or_else(|| o.get("map")) {
+        if let Some(s) = &set {
             let key = (str_of(s, "family"), str_of(s, "table"), str_of(s, "name"));
             let flags: Vec<String> = match s.get("flags") {
                 Some(Value::Array(a)) => a
@@ -93,9 +132,20 @@ pub fn parse(text: &str) -> Result<Ruleset, Text> {
             sets.insert(key, SetInfo { elems, dynamic });
         }
     }
-    // Sets that rules add to or update are dynamic too.
-    for it in items {
-        let Some(r) = it.get("rule") else { continue };
+    // Sets that rules add to or update are dynamic too (only rules that name one are read
+    // here).
+    for it in &items {
+        let Some(raw) = it.0.get("rule") else {
+            continue;
+        };
+        if !["\"set\"", "\"map\"", "\"meter\""]
+            .iter()
+            .any(|k| raw.get().contains(k))
+        {
+            continue;
+        }
+        let Some(r) = body(it, "rule")? else { continue };
+        let r = &r;
         for e in r
             .get("expr")
             .and_then(Value::as_array)
@@ -121,8 +171,11 @@ pub fn parse(text: &str) -> Result<Ruleset, Text> {
             }
         }
     }
-    for it in items {
-        let Some(c) = it.get("chain") else { continue };
+    for it in &items {
+        let Some(c) = body(it, "chain")? else {
+            continue;
+        };
+        let c = &c;
         let family = str_of(c, "family");
         let name = str_of(c, "name");
         let families = match family.as_str() {
@@ -193,8 +246,9 @@ pub fn parse(text: &str) -> Result<Ruleset, Text> {
             rules: vec![],
         });
     }
-    for it in items {
-        let Some(r) = it.get("rule") else { continue };
+    for it in &items {
+        let Some(r) = body(it, "rule")? else { continue };
+        let r = &r;
         let (family, table) = (str_of(r, "family"), str_of(r, "table"));
         let chain_name = str_of(r, "chain");
         let handle = r

@@ -9,7 +9,9 @@
 //! The built-in catalogs are embedded in the binary ([`Catalogs::builtin`]); `--catalog-dir`
 //! adds more, a file with the id of a built-in one replacing it ([`Catalogs::with_dir`]).
 
+mod fold;
 pub mod raw;
+mod sat;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -84,6 +86,15 @@ pub struct Catalog {
     pub roles: Vec<Role>,
     /// Requirements, in file order.
     pub requirements: Vec<Requirement>,
+    /// Ports that must stay closed, in file order.
+    pub closed: Vec<Closed>,
+    /// Risk advice about the product as a whole.
+    pub findings: Vec<Finding>,
+    /// Notes about the product as a whole.
+    pub notes: Option<Text>,
+    /// What `catalog check` warns about (conditions that can never hold), each naming file,
+    /// line and column.
+    pub warnings: Vec<Text>,
     /// Where the catalog came from (`builtin:tmws.yaml` or a path).
     pub origin: String,
     /// Role id → index in `roles`.
@@ -142,6 +153,28 @@ pub enum PortRef {
     Option(String),
     /// Ports that apply only when a condition holds.
     When(Expr, Vec<PortRef>),
+    /// The ports a choice option's value maps to (`database` → `postgresql: 5432`).
+    Choice(String, Vec<(String, PortSet)>),
+}
+
+impl PortRef {
+    /// The ports of an entry that is not a conditional group, under `vals`; `None` for a group.
+    pub fn leaf_ports(&self, vals: &OptionValues) -> Option<PortSet> {
+        match self {
+            PortRef::Fixed(p) => Some(p.clone()),
+            PortRef::Option(o) => Some(
+                vals.get(o)
+                    .and_then(Value::ports)
+                    .map_or_else(PortSet::new, |(a, b)| PortSet::range(a, b)),
+            ),
+            PortRef::Choice(o, map) => Some(
+                vals.get(o)
+                    .and_then(|v| map.iter().find(|(k, _)| *k == v.to_string()))
+                    .map_or_else(PortSet::new, |(_, p)| p.clone()),
+            ),
+            PortRef::When(..) => None,
+        }
+    }
 }
 
 /// A citation: document and table row (and the lines holding it).
@@ -168,6 +201,8 @@ pub struct Finding {
     pub severity: Severity,
     /// The advice.
     pub message: Text,
+    /// When it applies (beyond its requirement's condition).
+    pub when: Expr,
 }
 
 /// A connection a product needs.
@@ -195,6 +230,63 @@ pub struct Requirement {
     pub source: Citation,
     /// Risk advice.
     pub findings: Vec<Finding>,
+    /// The service's name, when the catalog gives one (else the IANA name applies).
+    pub service: Option<Text>,
+}
+
+/// Ports of a product that must stay closed (the vendor: "internal only, do not open").
+#[derive(Debug, Clone)]
+pub struct Closed {
+    /// Id, unique among the catalog's requirements and closed entries.
+    pub id: String,
+    /// What the port is for.
+    pub purpose: Text,
+    /// Sources it must stay closed to; `None`: every source.
+    pub from: Option<Vec<String>>,
+    /// Roles whose ports must stay closed.
+    pub to: Vec<String>,
+    /// Protocol(s).
+    pub protocol: ProtocolRef,
+    /// The ports.
+    pub ports: Vec<PortRef>,
+    /// When it applies.
+    pub when: Expr,
+    /// Notes.
+    pub notes: Option<Text>,
+    /// Vendor document row.
+    pub source: Citation,
+    /// The service's name, when the catalog gives one.
+    pub service: Option<Text>,
+}
+
+impl Closed {
+    /// The protocols under `vals`.
+    pub fn protocols(&self, vals: &OptionValues) -> Vec<Protocol> {
+        protocols_of(&self.protocol, vals)
+    }
+
+    /// The ports under `vals`.
+    pub fn ports(&self, vals: &OptionValues) -> PortSet {
+        let mut set = PortSet::new();
+        collect_ports(&self.ports, vals, &mut set, &mut Vec::new());
+        set
+    }
+
+    /// Whether it applies under `vals` (its condition holds and it has ports).
+    pub fn is_active(&self, vals: &OptionValues) -> bool {
+        self.when.eval(vals) && !self.ports(vals).is_empty() && !self.protocols(vals).is_empty()
+    }
+}
+
+fn protocols_of(p: &ProtocolRef, vals: &OptionValues) -> Vec<Protocol> {
+    match p {
+        ProtocolRef::Fixed(p) => p.clone(),
+        ProtocolRef::Option(o) => vals
+            .get(o)
+            .and_then(|v| Protocol::parse(&v.to_string()))
+            .into_iter()
+            .collect(),
+    }
 }
 
 /// At most this many role pairs (from × to, twice when both ways) over a catalog's
@@ -231,14 +323,7 @@ impl Requirement {
 
     /// The protocols under `vals`.
     pub fn protocols(&self, vals: &OptionValues) -> Vec<Protocol> {
-        match &self.protocol {
-            ProtocolRef::Fixed(p) => p.clone(),
-            ProtocolRef::Option(o) => vals
-                .get(o)
-                .and_then(|v| Protocol::parse(&v.to_string()))
-                .into_iter()
-                .collect(),
-        }
+        protocols_of(&self.protocol, vals)
     }
 
     /// The destination ports under `vals`, and the conditions of the port groups that
@@ -248,6 +333,33 @@ impl Requirement {
         let mut because = Vec::new();
         collect_ports(&self.ports, vals, &mut set, &mut because);
         (set, because)
+    }
+
+    /// The destination ports under `vals`, grouped by the port-level conditions that brought
+    /// them in (beyond the requirement's own `when`): the ports listed without a condition
+    /// first (with none), then each conditional group's ports not already present, with the
+    /// conditions of its nesting. Groups with the same conditions are merged; every port is in
+    /// exactly one group, so each port's provenance names only the conditions it depends on.
+    pub fn port_groups(&self, vals: &OptionValues) -> Vec<(PortSet, Vec<String>)> {
+        let mut leaves = Vec::new();
+        collect_groups(&self.ports, vals, &mut Vec::new(), &mut leaves);
+        // Fewer conditions first: a port listed unconditionally and again in a group is
+        // needed unconditionally.
+        leaves.sort_by_key(|(_, conds)| conds.len());
+        let mut seen = PortSet::new();
+        let mut out: Vec<(PortSet, Vec<String>)> = Vec::new();
+        for (ports, conds) in leaves {
+            let new = ports.difference(&seen);
+            if new.is_empty() {
+                continue;
+            }
+            seen.extend(&new);
+            match out.iter_mut().find(|(_, c)| *c == conds) {
+                Some((p, _)) => p.extend(&new),
+                None => out.push((new, conds)),
+            }
+        }
+        out
     }
 
     /// Whether the requirement is needed under `vals` (its condition holds and it has ports).
@@ -261,6 +373,30 @@ impl Requirement {
     }
 }
 
+fn collect_groups(
+    items: &[PortRef],
+    vals: &OptionValues,
+    path: &mut Vec<String>,
+    out: &mut Vec<(PortSet, Vec<String>)>,
+) {
+    for item in items {
+        match item {
+            PortRef::When(cond, inner) => {
+                if cond.eval(vals) {
+                    path.push(cond.to_string());
+                    collect_groups(inner, vals, path, out);
+                    path.pop();
+                }
+            }
+            leaf => {
+                if let Some(p) = leaf.leaf_ports(vals).filter(|p| !p.is_empty()) {
+                    out.push((p, path.clone()));
+                }
+            }
+        }
+    }
+}
+
 fn collect_ports(
     items: &[PortRef],
     vals: &OptionValues,
@@ -269,14 +405,9 @@ fn collect_ports(
 ) {
     for item in items {
         match item {
-            PortRef::Fixed(p) => set.extend(p),
-            PortRef::Option(o) => {
-                if let Some(p) = vals.get(o).and_then(|v| match v {
-                    Value::Port(p) => Some(*p),
-                    Value::Choice(c) => c.parse::<u64>().ok().and_then(check_port),
-                    Value::Bool(_) => None,
-                }) {
-                    set.insert_range(p, p);
+            PortRef::Fixed(_) | PortRef::Option(_) | PortRef::Choice(..) => {
+                if let Some(p) = item.leaf_ports(vals) {
+                    set.extend(&p);
                 }
             }
             PortRef::When(cond, inner) => {
@@ -310,6 +441,11 @@ impl Catalog {
             .map(|i| &self.requirements[*i])
     }
 
+    /// The closed entry `id`.
+    pub fn closed_entry(&self, id: &str) -> Option<&Closed> {
+        self.closed.iter().find(|c| c.id == id)
+    }
+
     /// Every option at its default.
     pub fn default_options(&self) -> OptionValues {
         OptionValues::defaults(&self.options)
@@ -331,6 +467,16 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../catalogs/devicelock.yaml"),
     ),
     // The catalog library (issue 15): one vendor document each, row ledgers in catalogs/rows/.
+    ("ad-ds.yaml", include_str!("../../catalogs/ad-ds.yaml")),
+    (
+        "windows-remote.yaml",
+        include_str!("../../catalogs/windows-remote.yaml"),
+    ),
+    ("wsus.yaml", include_str!("../../catalogs/wsus.yaml")),
+    (
+        "exchange.yaml",
+        include_str!("../../catalogs/exchange.yaml"),
+    ),
     (
         "entra-connect.yaml",
         include_str!("../../catalogs/entra-connect.yaml"),
@@ -473,14 +619,16 @@ pub fn load_path(path: &Path) -> Result<Catalog> {
 /// Parse and check a catalog.
 pub fn load(file: SourceFile) -> Result<Catalog> {
     let opts = crate::diag::yaml_options();
-    let raw: RawCatalog =
+    let mut raw: RawCatalog =
         serde_saphyr::from_str_with_options(&file.text, opts).map_err(|e| Error::Yaml {
             file: file.clone(),
             error: Box::new(e),
         })?;
+    fold::unfold_cjk(&file.text, &mut raw);
     let mut v = Checker {
         file: &file,
         problems: Vec::new(),
+        warnings: Vec::new(),
     };
     let catalog = v.catalog(raw);
     if v.problems.is_empty() {
@@ -514,6 +662,7 @@ pub fn schema() -> serde_json::Value {
 struct Checker<'f> {
     file: &'f SourceFile,
     problems: Vec<Problem>,
+    warnings: Vec<Text>,
 }
 
 fn is_ident(s: &str) -> bool {
@@ -532,6 +681,47 @@ impl Checker<'_> {
 
     fn problem(&mut self, span: Option<Range<usize>>, message: Text, help: Option<Text>) {
         self.problems.push(Problem::at(span, message, help));
+    }
+
+    /// Warn (file:line:col) when `conds` together can never hold: whatever they guard never
+    /// applies. The literal `false` is deliberate and not warned about.
+    fn warn_unsatisfiable(
+        &mut self,
+        node: &Spanned<String>,
+        conds: &[&Expr],
+        what: Text,
+        options: &[OptionDef],
+    ) {
+        if conds.iter().any(|c| **c == Expr::Never) {
+            return;
+        }
+        let all = Expr::And(conds.iter().map(|c| (*c).clone()).collect());
+        if sat::satisfiable(&all, options) != Some(false) {
+            return;
+        }
+        let (line, col) = self
+            .span(node)
+            .map_or((0, 0), |s| self.file.line_col(s.start));
+        let (name, cond) = (
+            crate::escape::escape_line(&self.file.name).into_owned(),
+            &node.value,
+        );
+        let shown = conds
+            .iter()
+            .map(|c| c.to_string())
+            .filter(|c| c != "always")
+            .collect::<Vec<_>>()
+            .join(" and ");
+        self.warnings.push(Text::new(
+            format!(
+                "{name}:{line}:{col}: warning: `{cond}` can never hold ({shown} is unsatisfiable): {} never applies; write `when: \"false\"` to keep it on file on purpose, or a `closed:` entry for ports that must not be opened",
+                what.en
+            ),
+            format!(
+                "{name}:{line}:{col}: 警告: `{cond}` は成り立ちません ({shown} を満たす値がありません): {} は適用されません。意図的に残すなら `when: \"false\"`、開放してはならないポートなら `closed:` に書いてください",
+                what.ja
+            ),
+        ));
     }
 
     fn check_id(&mut self, what: Text, id: &Spanned<String>, seen: &mut HashSet<String>) {
@@ -703,6 +893,32 @@ impl Checker<'_> {
             requirements.push(req);
         }
 
+        let mut closed = Vec::new();
+        for c in raw.closed {
+            self.check_id(tr!("closed port", "閉じるポート"), &c.id, &mut seen);
+            let span = self.span(&c.id);
+            let entry = self.closed(c, &options, &roles, &known, &sources);
+            pairs = pairs.saturating_add(
+                entry
+                    .from
+                    .as_ref()
+                    .map_or(1, Vec::len)
+                    .saturating_mul(entry.to.len()),
+            );
+            if pairs > MAX_ROLE_PAIRS && !over {
+                over = true;
+                self.problem(
+                    span,
+                    tr!(
+                        "the requirements and closed entries connect more than {MAX_ROLE_PAIRS} role pairs",
+                        "要件と閉じるポートがつなぐロールの組が {MAX_ROLE_PAIRS} を超えています"
+                    ),
+                    None,
+                );
+            }
+            closed.push(entry);
+        }
+
         // The first of duplicate ids (an error anyway), as a linear search would find.
         let mut requirement_index = HashMap::new();
         for (i, r) in requirements.iter().enumerate() {
@@ -713,9 +929,33 @@ impl Checker<'_> {
             .enumerate()
             .map(|(i, r)| (r.id.clone(), i))
             .collect();
+        let mut findings = Vec::new();
+        for f in raw.findings {
+            let when = match &f.when {
+                Some(w) => {
+                    let e = self.condition(w, &options);
+                    self.warn_unsatisfiable(
+                        w,
+                        &[&e],
+                        tr!("the product's finding", "製品の指摘事項"),
+                        &options,
+                    );
+                    e
+                }
+                None => Expr::Always,
+            };
+            findings.push(Finding {
+                severity: f.severity,
+                message: f.message,
+                when,
+            });
+        }
         Catalog {
             role_index,
             requirement_index,
+            findings,
+            notes: raw.notes,
+            warnings: std::mem::take(&mut self.warnings),
             id: raw.id.value,
             name: raw.name,
             vendor: raw.vendor,
@@ -724,6 +964,7 @@ impl Checker<'_> {
             options,
             roles,
             requirements,
+            closed,
             origin: self.file.name.clone(),
         }
     }
@@ -814,11 +1055,67 @@ impl Checker<'_> {
                 return None;
             }
         };
+        let mut ports = Vec::new();
+        if let Some(map) = &o.ports {
+            match &kind {
+                OptionKind::Choice(values) => {
+                    for (value, spec) in &map.value {
+                        if !values.contains(value) {
+                            let list = values.join(", ");
+                            let hint = closest(value, values.iter().map(String::as_str))
+                                .map(|c| tr!(" (did you mean `{c}`?)", " (`{c}` のことですか?)"))
+                                .unwrap_or_default();
+                            self.problem(
+                                self.span(spec).or_else(|| self.span(map)),
+                                Text::new(
+                                    format!("`{value}` is not a value of option `{id}`{}", hint.en),
+                                    format!(
+                                        "`{value}` はオプション `{id}` の値ではありません{}",
+                                        hint.ja
+                                    ),
+                                ),
+                                Some(tr!("its values: {list}", "取り得る値: {list}")),
+                            );
+                            continue;
+                        }
+                        let text = spec.value.text();
+                        match PortSet::parse(&text) {
+                            Ok(set) => ports.push((value.clone(), set)),
+                            Err(e) => self.problem(
+                                self.span(spec),
+                                Text::new(
+                                    format!("bad port spec `{text}` for `{value}`: {e}"),
+                                    format!("`{value}` のポート指定 `{text}` が不正です: {e}"),
+                                ),
+                                Some(tr!(
+                                    "write `5432`, `1024-65535` or `80,443`",
+                                    "`5432`、`1024-65535`、`80,443` の形で書いてください"
+                                )),
+                            ),
+                        }
+                    }
+                    // Value order, as `values` lists them.
+                    ports.sort_by_key(|(v, _)| values.iter().position(|x| x == v));
+                }
+                _ => self.problem(
+                    self.span(map),
+                    tr!(
+                        "only choice options map their values to ports",
+                        "値をポートに対応付けられるのは choice 型だけです"
+                    ),
+                    Some(tr!(
+                        "a port option holds its port (or range) as its value",
+                        "port 型はポート (または範囲) そのものを値に持ちます"
+                    )),
+                ),
+            }
+        }
         Some(OptionDef {
             id,
             kind,
             default,
             description: o.description,
+            ports,
         })
     }
 
@@ -888,17 +1185,66 @@ impl Checker<'_> {
                 None,
             );
         }
-        let ports = self.ports(&r.ports, options);
+        let id = r.id.value.clone();
         let when = match &r.when {
-            Some(w) => self.condition(w, options),
+            Some(w) => {
+                let e = self.condition(w, options);
+                self.warn_unsatisfiable(
+                    w,
+                    &[&e],
+                    tr!("requirement `{id}`", "要件 `{id}`"),
+                    options,
+                );
+                e
+            }
             None => Expr::Always,
         };
-        let doc = &r.source.doc.value;
+        let ports = self.ports(&r.ports, options, &[&when], &id);
+        let mut findings = Vec::new();
+        for f in r.findings {
+            let fwhen = match &f.when {
+                Some(w) => {
+                    let e = self.condition(w, options);
+                    self.warn_unsatisfiable(
+                        w,
+                        &[&when, &e],
+                        tr!("a finding of requirement `{id}`", "要件 `{id}` の指摘事項"),
+                        options,
+                    );
+                    e
+                }
+                None => Expr::Always,
+            };
+            findings.push(Finding {
+                severity: f.severity,
+                message: f.message,
+                when: fwhen,
+            });
+        }
+        let source = self.citation(&r.source, sources);
+        Requirement {
+            id: r.id.value,
+            purpose: r.purpose,
+            from,
+            to,
+            both_ways: r.both_ways,
+            protocol,
+            ports,
+            when,
+            notes: r.notes,
+            source,
+            service: r.service.map(raw::ServiceName::text),
+            findings,
+        }
+    }
+
+    fn citation(&mut self, c: &raw::RawCitation, sources: &[SourceDoc]) -> Citation {
+        let doc = &c.doc.value;
         if !sources.iter().any(|s| &s.id == doc) {
             let list: Vec<&str> = sources.iter().map(|s| s.id.as_str()).collect();
             let list = list.join(", ");
             self.problem(
-                self.span(&r.source.doc),
+                self.span(&c.doc),
                 tr!(
                     "`{doc}` is not in this catalog's sources",
                     "`{doc}` はこのカタログの sources にありません"
@@ -906,14 +1252,14 @@ impl Checker<'_> {
                 Some(tr!("sources: {list}", "sources: {list}")),
             );
         }
-        if r.source.row.value == 0 {
+        if c.row.value == 0 {
             self.problem(
-                self.span(&r.source.row),
+                self.span(&c.row),
                 tr!("rows count from 1", "行番号は 1 から数えます"),
                 None,
             );
         }
-        let lines = r.source.lines.as_ref().and_then(|l| {
+        let lines = c.lines.as_ref().and_then(|l| {
             let t = l.value.text();
             let parsed = match t.split_once('-') {
                 Some((a, b)) => a.trim().parse().ok().zip(b.trim().parse().ok()),
@@ -937,29 +1283,62 @@ impl Checker<'_> {
                 }
             }
         });
-        Requirement {
-            id: r.id.value,
-            purpose: r.purpose,
+        Citation {
+            doc: c.doc.value.clone(),
+            row: c.row.value,
+            lines,
+        }
+    }
+
+    fn closed(
+        &mut self,
+        c: raw::RawClosed,
+        options: &[OptionDef],
+        roles: &[Role],
+        known: &HashSet<&str>,
+        sources: &[SourceDoc],
+    ) -> Closed {
+        let from = c.from.as_ref().map(|f| self.roles_of(f, roles, known));
+        let to = self.roles_of(&c.to, roles, known);
+        let protocol = self.protocol(&c.protocol, options);
+        if c.ports.is_empty() {
+            let id = &c.id.value;
+            self.problem(
+                self.span(&c.id),
+                tr!(
+                    "closed entry `{id}` lists no ports",
+                    "閉じるポート `{id}` にポートがありません"
+                ),
+                None,
+            );
+        }
+        let id = c.id.value.clone();
+        let when = match &c.when {
+            Some(w) => {
+                let e = self.condition(w, options);
+                self.warn_unsatisfiable(
+                    w,
+                    &[&e],
+                    tr!("closed entry `{id}`", "閉じるポート `{id}`"),
+                    options,
+                );
+                e
+            }
+            None => Expr::Always,
+        };
+        let ports = self.ports(&c.ports, options, &[&when], &id);
+        let source = self.citation(&c.source, sources);
+        Closed {
+            id: c.id.value,
+            purpose: c.purpose,
             from,
             to,
-            both_ways: r.both_ways,
             protocol,
             ports,
             when,
-            notes: r.notes,
-            source: Citation {
-                doc: r.source.doc.value,
-                row: r.source.row.value,
-                lines,
-            },
-            findings: r
-                .findings
-                .into_iter()
-                .map(|f| Finding {
-                    severity: f.severity,
-                    message: f.message,
-                })
-                .collect(),
+            notes: c.notes,
+            source,
+            service: c.service.map(raw::ServiceName::text),
         }
     }
 
@@ -1042,7 +1421,15 @@ impl Checker<'_> {
         );
     }
 
-    fn ports(&mut self, items: &[Spanned<PortItemSp>], options: &[OptionDef]) -> Vec<PortRef> {
+    /// Check a `ports:` list; `outer` are the conditions around it (the requirement's `when`
+    /// and enclosing groups), for the warning about groups that can never apply.
+    fn ports(
+        &mut self,
+        items: &[Spanned<PortItemSp>],
+        options: &[OptionDef],
+        outer: &[&Expr],
+        id: &str,
+    ) -> Vec<PortRef> {
         let mut out = Vec::new();
         for item in items {
             let span = self.span(item);
@@ -1076,6 +1463,10 @@ impl Checker<'_> {
                     let name = &o.value;
                     let ospan = self.span(o).or(span);
                     match options.iter().find(|d| &d.id == name) {
+                        Some(d) if !d.ports.is_empty() => {
+                            out.push(PortRef::Choice(name.clone(), d.ports.clone()));
+                            continue;
+                        }
                         Some(OptionDef {
                             kind: OptionKind::Port,
                             ..
@@ -1093,8 +1484,8 @@ impl Checker<'_> {
                                 "オプション `{name}` はポート番号を持ちません"
                             ),
                             Some(tr!(
-                                "use a port option, or a choice whose values are port numbers",
-                                "port 型か、値がポート番号の choice 型オプションを指定してください"
+                                "use a port option, a choice whose values are port numbers, or a choice with `ports:` mapping its values to ports",
+                                "port 型、値がポート番号の choice 型、または `ports:` で値をポートに対応付けた choice 型オプションを指定してください"
                             )),
                         ),
                         None => self.unknown_option(ospan, name, options),
@@ -1103,6 +1494,14 @@ impl Checker<'_> {
                 }
                 PortItemSp::When(cond, inner) => {
                     let e = self.condition(cond, options);
+                    let mut all: Vec<&Expr> = outer.to_vec();
+                    all.push(&e);
+                    self.warn_unsatisfiable(
+                        cond,
+                        &all,
+                        tr!("this port group of `{id}`", "`{id}` のこのポートグループ"),
+                        options,
+                    );
                     if inner.is_empty() {
                         self.problem(
                             span,
@@ -1113,8 +1512,8 @@ impl Checker<'_> {
                             None,
                         );
                     }
-                    let inner = self.ports(inner, options);
-                    out.push(PortRef::When(e, inner));
+                    let inner = self.ports(inner, options, &all, id);
+                    out.push(PortRef::When(e.clone(), inner));
                 }
             }
         }

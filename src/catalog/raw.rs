@@ -43,6 +43,18 @@ pub struct RawCatalog {
     pub roles: Vec<RawRole>,
     /// The connections the product needs.
     pub requirements: Vec<RawRequirement>,
+    /// Ports that need no opening and must stay closed (the vendor: "internal only, do not
+    /// open"). `ports` lists them, and `audit` and `probe` check that they are closed.
+    #[serde(default)]
+    pub closed: Vec<RawClosed>,
+    /// Risk advice about the product as a whole, shown whenever the product is planned (and
+    /// the finding's `when` holds).
+    #[serde(default)]
+    pub findings: Vec<RawFinding>,
+    /// Notes about the product as a whole (e.g. "the agent side has its own port table"),
+    /// shown by `catalog show` and `ports`.
+    #[serde(default)]
+    pub notes: Option<Text>,
 }
 
 /// A vendor document.
@@ -77,7 +89,7 @@ pub enum RawOptionType {
     Bool,
     /// One of `values`.
     Choice,
-    /// A port number 1-65535.
+    /// A port number 1-65535, or a range of them (`"49152-65535"`).
     Port,
 }
 
@@ -96,11 +108,17 @@ pub struct RawOption {
     #[serde(default)]
     #[schemars(with = "Option<Vec<Scalar>>")]
     pub values: Option<Vec<Spanned<Scalar>>>,
-    /// Value when the admin says nothing.
+    /// Value when the admin says nothing. A `port` option takes a port (`514`) or a range
+    /// (`"49152-65535"`: the dynamic RPC range the admin may narrow).
     #[schemars(with = "Scalar")]
     pub default: Spanned<Scalar>,
     /// What it means.
     pub description: Text,
+    /// For a `choice`: the ports each value opens (`{postgresql: 5432, mysql: "3306,33060"}`),
+    /// used by `{option: NAME}` in `ports:`. A value left out opens no port.
+    #[serde(default)]
+    #[schemars(with = "Option<std::collections::BTreeMap<String, Scalar>>")]
+    pub ports: Option<Spanned<std::collections::BTreeMap<String, Spanned<Scalar>>>>,
 }
 
 /// Typical network location of a role.
@@ -171,7 +189,8 @@ pub struct RawRequirement {
     /// choice of numbers), or `{when: COND, ports: [...]}` for ports that depend on options.
     #[schemars(with = "Vec<PortItem>")]
     pub ports: Vec<Spanned<PortItemSp>>,
-    /// Condition over options; omitted means always.
+    /// Condition over options; omitted means always. `"false"` keeps a row on file that
+    /// never opens anything (prefer a `closed:` entry when the vendor says not to open it).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub when: Option<SpStr>,
@@ -182,6 +201,88 @@ pub struct RawRequirement {
     /// Risk advice shown whenever the requirement is active.
     #[serde(default)]
     pub findings: Vec<RawFinding>,
+    /// The service's name (`{en: …, ja: …}` or one name for both), shown instead of the IANA
+    /// registry's name for the port (902/tcp is `ideafarm-door` there, not VMware's).
+    #[serde(default)]
+    #[schemars(with = "Option<ServiceName>")]
+    pub service: Option<ServiceName>,
+}
+
+/// Ports of the product that must stay closed: no requirement opens them, and a firewall that
+/// accepts them is in excess for that reason.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawClosed {
+    /// Id, unique among the catalog's requirements and closed entries (cited as `product/id`).
+    #[schemars(with = "String")]
+    pub id: SpStr,
+    /// What the port is for (and why it stays closed).
+    pub purpose: Text,
+    /// Sources it must stay closed to; omitted: every source.
+    #[serde(default)]
+    #[schemars(with = "Option<Names>")]
+    pub from: Option<Spanned<NameList>>,
+    /// The role(s) whose ports must stay closed.
+    #[schemars(with = "Names")]
+    pub to: Spanned<NameList>,
+    /// `tcp`, `udp`, a list of them, or `{option: NAME}`.
+    #[schemars(with = "ProtocolSpec")]
+    pub protocol: Spanned<ProtocolSpec>,
+    /// The ports, written as in requirements.
+    #[schemars(with = "Vec<PortItem>")]
+    pub ports: Vec<Spanned<PortItemSp>>,
+    /// Condition over options; omitted means always.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub when: Option<SpStr>,
+    /// Notes in our own words.
+    #[serde(default)]
+    pub notes: Option<Text>,
+    /// Where the vendor states it.
+    pub source: RawCitation,
+    /// The service's name, as for requirements.
+    #[serde(default)]
+    #[schemars(with = "Option<ServiceName>")]
+    pub service: Option<ServiceName>,
+}
+
+/// A service name: `{en: …, ja: …}`, or one name for both languages (`VMware heartbeat`).
+#[derive(Debug, Clone, JsonSchema)]
+#[serde(untagged)]
+pub enum ServiceName {
+    /// The same name in both languages.
+    One(String),
+    /// A name per language.
+    Both(Text),
+}
+
+impl ServiceName {
+    /// The name as a [`Text`].
+    pub fn text(self) -> Text {
+        match self {
+            ServiceName::One(s) => Text::new(s.clone(), s),
+            ServiceName::Both(t) => t,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ServiceName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ServiceName;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a name, or {en: NAME, ja: NAME}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ServiceName, E> {
+                Ok(ServiceName::One(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ServiceName, A::Error> {
+                Text::deserialize(de::value::MapAccessDeserializer::new(map)).map(ServiceName::Both)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A citation of a vendor document row.
@@ -224,7 +325,7 @@ pub enum Severity {
     Critical,
 }
 
-/// Risk advice attached to a requirement.
+/// Risk advice attached to a requirement or to the whole product.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFinding {
@@ -232,6 +333,11 @@ pub struct RawFinding {
     pub severity: Severity,
     /// The advice.
     pub message: Text,
+    /// Condition over options (beyond the requirement's own); omitted means whenever the
+    /// requirement (or, at the top level, the product) is planned.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub when: Option<SpStr>,
 }
 
 /// A YAML scalar read as text: `80`, `dynamic`, `true`.

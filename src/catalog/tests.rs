@@ -229,3 +229,79 @@ fn role_pairs_are_bounded() {
     assert!(e.contains("more than 20000 role pairs"), "{e}");
     assert!(t0.elapsed() < std::time::Duration::from_secs(5));
 }
+
+/// MINIMAL plus what the model gaps of issue 14 add.
+fn with(extra_top: &str, req_extra: &str) -> String {
+    format!(
+        "{}{req_extra}{extra_top}",
+        MINIMAL.trim_end_matches('\n').to_string() + "\n"
+    )
+}
+
+#[test]
+fn closed_ports_are_data_checked_like_requirements() {
+    let text = with(
+        r#"closed:
+  - id: db-local
+    purpose: {en: Database (local only), ja: データベース (ローカルのみ)}
+    to: server
+    protocol: tcp
+    ports: [5432, {when: mode == b, ports: [5433]}]
+    source: {doc: doc.txt, row: 2}
+  - id: admin-from-agent
+    purpose: {en: Admin port, ja: 管理ポート}
+    from: agent
+    to: server
+    protocol: [tcp, udp]
+    ports: ["8000-8010"]
+    when: mode == a
+    notes: {en: Keep closed, ja: 閉じたまま}
+    source: {doc: doc.txt, row: 3}
+"#,
+        "",
+    );
+    let c = load_str(&text).unwrap();
+    assert_eq!(c.closed.len(), 2);
+    let db = c.closed_entry("db-local").unwrap();
+    assert!(db.from.is_none());
+    let mut v = c.default_options();
+    assert_eq!(db.ports(&v).to_strings(), ["5432"]);
+    v.set(&c.options, "mode", "b").unwrap();
+    assert_eq!(db.ports(&v).to_strings(), ["5432-5433"]);
+    assert!(!c.closed_entry("admin-from-agent").unwrap().is_active(&v));
+
+    // Checked like requirements: roles, options, citations, ids shared with requirements.
+    let bad = text
+        .replace(
+            "    to: server\n    protocol: tcp\n    ports: [5432",
+            "    to: sever\n    protocol: tcp\n    ports: [5432",
+        )
+        .replace("id: admin-from-agent", "id: main")
+        .replace("when: mode == a", "when: mode == z")
+        .replace("row: 3", "row: 0");
+    let errs = errors(&bad).join("\n");
+    for needle in [
+        "unknown role `sever`",
+        "duplicate closed port id `main`",
+        "option `mode` can never be `z`",
+        "rows count from 1",
+    ] {
+        assert!(errs.contains(needle), "missing {needle:?} in\n{errs}");
+    }
+}
+
+#[test]
+fn a_catalog_may_name_the_service() {
+    let text = with("", "    service: {en: Demo sync, ja: デモ同期}\n");
+    let c = load_str(&text).unwrap();
+    let name = c.requirement("main").unwrap().service.clone().unwrap();
+    assert_eq!(name.get(Lang::Ja), "デモ同期");
+    // One name for both languages.
+    let text = with("", "    service: VMware heartbeat\n");
+    let c = load_str(&text).unwrap();
+    let name = c.requirement("main").unwrap().service.clone().unwrap();
+    assert_eq!(
+        (name.en.as_str(), name.ja.as_str()),
+        ("VMware heartbeat", "VMware heartbeat")
+    );
+}

@@ -83,6 +83,23 @@ enum Command {
     Report(commands::report::Args),
     /// Print the JSON Schema of site files / サイト定義の JSON Schema
     SiteSchema(commands::site_schema::Args),
+    /// Write a commented starter site for the products you use / サイト定義のひな形を作成
+    Init(commands::init::Args),
+    /// Print a shell completion script: bash, zsh, fish, powershell, elvish / シェル補完スクリプトを出力
+    Completions(commands::completions::Args),
+    /// Print the man page (roff): portplan man > portplan.1 / man ページ (roff) を出力
+    Man(commands::completions::ManArgs),
+    /// Verify a whole site through Ansible: inventory and playbook; `fleet merge` the results / Ansible でサイト全体を検査
+    ///
+    /// `portplan fleet SITE -o DIR` writes an inventory, a playbook and its vars that start
+    /// `listen` on every destination and run `probe` on every source, bounded per host and in
+    /// total. `portplan fleet merge SITE DIR/results/*.json` merges the results: exit 1 when a
+    /// required flow failed or a must-be-closed port answered.
+    ///
+    /// `portplan fleet SITE -o DIR` は、全宛先で `listen`、全送信元で `probe` を実行するインベントリ・
+    /// プレイブック・変数を書き出します (ホストごとと全体でレートに上限あり)。`portplan fleet merge
+    /// SITE DIR/results/*.json` は結果を統合し、必要な通信の失敗や閉じるべきポートの応答があれば終了コード 1 です。
+    Fleet(commands::fleet::Args),
 }
 
 /// Entry point of the binary.
@@ -182,6 +199,10 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
         Command::Probe(args) => commands::probe::run(args, &g, lang),
         Command::Report(args) => commands::report::run(args, &g, lang),
         Command::SiteSchema(args) => commands::site_schema::run(args, &g, lang),
+        Command::Init(args) => commands::init::run(args, &g, lang),
+        Command::Completions(args) => commands::completions::run(args, &g, lang),
+        Command::Man(args) => commands::completions::run_man(args, &g, lang),
+        Command::Fleet(args) => commands::fleet::run(args, &g, lang),
     }
 }
 

@@ -9,7 +9,7 @@ use crate::catalog::Catalogs;
 use crate::flows::{ActiveFinding, ProductOptions};
 use crate::i18n::{Lang, Text};
 use crate::output::{Format, csv_text, md_table, new_table};
-use crate::plan::{Direction, Opening, Plan, PointPlan, Provenance};
+use crate::plan::{Direction, MustStayClosed, Opening, Plan, PointPlan, Provenance};
 use crate::site::Site;
 use crate::text::{severity_text, side_text};
 
@@ -36,6 +36,8 @@ pub struct PointView<'a> {
     kind: &'a str,
     target: &'a str,
     openings: Vec<OpeningView<'a>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    must_stay_closed: &'a [MustStayClosed],
 }
 
 #[derive(Serialize)]
@@ -70,6 +72,7 @@ fn point_view<'a>(site: &Site, p: &'a PointPlan) -> PointView<'a> {
         kind: p.kind,
         target: p.target.as_str(),
         openings: p.openings.iter().map(|o| opening_view(site, o)).collect(),
+        must_stay_closed: &p.must_stay_closed,
     }
 }
 
@@ -81,10 +84,36 @@ fn direction_text(d: Direction, lang: Lang) -> &'static str {
     }
 }
 
-fn why_text(o: &Opening) -> String {
+/// `product/requirement (doc#row)` per provenance entry, with the service's name when the
+/// catalog gives one.
+fn why_text(o: &Opening, catalogs: &Catalogs, lang: Lang) -> String {
     o.provenance
         .iter()
-        .map(|p| format!("{} ({})", p.requirement, p.source))
+        .map(|p| {
+            let service = p
+                .requirement
+                .split_once('/')
+                .and_then(|(prod, req)| catalogs.get(prod).ok()?.requirement(req)?.service.clone())
+                .map(|s| format!(" [{}]", s.get(lang)))
+                .unwrap_or_default();
+            // Ports of one requirement under different conditions: say which is which.
+            let split = o
+                .provenance
+                .iter()
+                .filter(|x| x.requirement == p.requirement)
+                .count()
+                > 1;
+            let ports = if split {
+                format!(
+                    ": {} {}",
+                    p.ports.to_strings().join(","),
+                    crate::text::because_text(&p.because, lang)
+                )
+            } else {
+                String::new()
+            };
+            format!("{} ({}){service}{ports}", p.requirement, p.source)
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -214,7 +243,7 @@ pub fn render(
                             side_text(site, catalogs, &o.to_roles, &o.to, lang, 6),
                             o.protocol.to_string(),
                             o.ports.to_strings().join(", "),
-                            why_text(o),
+                            why_text(o, catalogs, lang),
                         ]
                     })
                     .collect();
@@ -226,6 +255,39 @@ pub fn render(
                         t.add_row(crate::output::row(r));
                     }
                     let _ = writeln!(out, "{t}");
+                }
+                if !p.must_stay_closed.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "\n{}",
+                        lang.pick(
+                            "Must stay closed here (the catalogs say so):",
+                            "ここで閉じたままにするポート (カタログの指定):"
+                        )
+                    );
+                    for c in &p.must_stay_closed {
+                        let from = if c.from_roles.is_empty() {
+                            lang.pick("any source", "すべての送信元").to_string()
+                        } else {
+                            side_text(site, catalogs, &c.from_roles, &c.from, lang, 3)
+                                .replace('\n', " ")
+                        };
+                        let _ = writeln!(
+                            out,
+                            "{}{} {} -> {} {} {}: {} ({}, {})",
+                            if md { "- " } else { "  " },
+                            direction_text(c.direction, lang),
+                            from.trim(),
+                            side_text(site, catalogs, &c.to_roles, &c.to, lang, 3)
+                                .replace('\n', " ")
+                                .trim(),
+                            c.protocol,
+                            c.ports.to_strings().join(", "),
+                            c.purpose.get(lang),
+                            c.requirement,
+                            c.source
+                        );
+                    }
                 }
             }
             if !plan.findings.is_empty() {

@@ -49,7 +49,9 @@ fn rows(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> Vec<Row> {
             .collect();
         items.sort_by_key(|(f, r)| (f.protocol, *r.start()));
         for (f, r) in items {
-            let service = if r.start() == r.end() {
+            let service = if let Some(name) = &f.service {
+                name.get(lang).to_string()
+            } else if r.start() == r.end() {
                 crate::iana::lookup(f.protocol.as_str(), *r.start())
                     .map_or("-".to_string(), |s| s.name.to_string())
             } else {
@@ -117,13 +119,44 @@ fn options_lines(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> Vec<S
     out
 }
 
+/// One line per closed entry, role pair and protocol: `any source -> Server  tcp 5432  purpose (doc#row)`.
+fn closed_lines(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> Vec<String> {
+    report
+        .closed
+        .iter()
+        .map(|c| {
+            let cat = catalogs.get(&c.product).ok();
+            let name =
+                |r: &str| cat.map_or(r.to_string(), |k| k.role_name(r).get(lang).to_string());
+            let from = c.from.as_deref().map_or_else(
+                || lang.pick("any source", "すべての送信元").to_string(),
+                name,
+            );
+            let when = if c.because.len() == 1 && c.because[0] == "always" {
+                String::new()
+            } else {
+                format!(" [{}]", because_text(&c.because, lang))
+            };
+            format!(
+                "{from} -> {}  {} {}  {}{when} ({}, {})",
+                name(&c.to),
+                c.protocol,
+                c.ports.to_strings().join(", "),
+                c.purpose.get(lang),
+                c.qualified(),
+                c.source
+            )
+        })
+        .collect()
+}
+
 fn header(lang: Lang) -> Vec<String> {
     [
         lang.pick("From", "送信元"),
         lang.pick("To", "宛先"),
         lang.pick("Proto", "プロトコル"),
         lang.pick("Port", "ポート"),
-        lang.pick("Service (IANA)", "サービス名 (IANA)"),
+        lang.pick("Service", "サービス名"),
         lang.pick("Purpose", "用途"),
         lang.pick("Required when", "必要な条件"),
         lang.pick("Source", "根拠"),
@@ -201,6 +234,26 @@ fn table(report: &PortsReport, catalogs: &Catalogs, wrap: bool, lang: Lang) -> S
             );
         }
     }
+    let closed = closed_lines(report, catalogs, lang);
+    if !closed.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            lang.pick(
+                "Must stay closed (the vendor says no opening; audit and probe check them):",
+                "閉じたままにするポート (ベンダーが開放不要とするもの。audit と probe が検査します):"
+            )
+        );
+        for l in closed {
+            let _ = writeln!(out, "  {l}");
+        }
+    }
+    if !report.notes.is_empty() {
+        let _ = writeln!(out, "\n{}", lang.pick("Notes:", "注記:"));
+        for n in &report.notes {
+            let _ = writeln!(out, "  {}: {}", n.product, n.note.get(lang));
+        }
+    }
     if !report.findings.is_empty() {
         let _ = writeln!(out, "\n{}", lang.pick("Findings:", "指摘事項:"));
         for f in &report.findings {
@@ -225,6 +278,23 @@ fn markdown(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> String {
     out.push('\n');
     let rows = rows(report, catalogs, lang);
     out.push_str(&md_table(&header(lang), &cells(&rows)));
+    let closed = closed_lines(report, catalogs, lang);
+    if !closed.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n### {}\n",
+            lang.pick("Must stay closed", "閉じたままにするポート")
+        );
+        for l in closed {
+            let _ = writeln!(out, "- {l}");
+        }
+    }
+    if !report.notes.is_empty() {
+        let _ = writeln!(out, "\n### {}\n", lang.pick("Notes", "注記"));
+        for n in &report.notes {
+            let _ = writeln!(out, "- `{}`: {}", n.product, n.note.get(lang));
+        }
+    }
     if !report.findings.is_empty() {
         let _ = writeln!(out, "\n### {}\n", lang.pick("Findings", "指摘事項"));
         for f in &report.findings {

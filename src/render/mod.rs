@@ -159,6 +159,26 @@ pub struct Rule {
     pub sources: Vec<String>,
     /// `product.role` of sources and destinations, for descriptions.
     pub roles: (Vec<String>, Vec<String>),
+    /// Service names the catalogs give for the requirements (English), for the comment line;
+    /// filled by [`name_services`], empty when no catalog names one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
+}
+
+/// Fill each rule's service names from the plan's flows (the catalogs' `service:`).
+pub fn name_services(rules: &mut RuleSet, flows: &[crate::plan::SiteFlow]) {
+    for r in &mut rules.rules {
+        for id in &r.requirements {
+            if let Some(s) = flows
+                .iter()
+                .find(|f| f.service.is_some() && &f.qualified() == id)
+                .and_then(|f| f.service.as_ref())
+                && !r.services.contains(&s.en)
+            {
+                r.services.push(s.en.clone());
+            }
+        }
+    }
 }
 
 impl Rule {
@@ -171,9 +191,18 @@ impl Rule {
         ))
     }
 
-    /// The vendor rows behind the rule, for a comment line: `doc#5, doc#6`.
+    /// The vendor rows behind the rule, for a comment line: `doc#5, doc#6`, then the services
+    /// the catalogs name (`doc#1 [VMware heartbeat]`).
     pub fn sources_text(&self) -> String {
-        one_line(&self.sources.join(", "))
+        if self.services.is_empty() {
+            one_line(&self.sources.join(", "))
+        } else {
+            one_line(&format!(
+                "{} [{}]",
+                self.sources.join(", "),
+                self.services.join(", ")
+            ))
+        }
     }
 
     /// The comment cut to `max` bytes on a character boundary (nft allows 128).
@@ -621,6 +650,7 @@ pub fn lower(site: &Site, point: &EnforcementPoint, plan: &PointPlan) -> RuleSet
                 requirements: requirements.clone(),
                 sources: sources.clone(),
                 roles: roles.clone(),
+                services: Vec::new(),
             });
         };
         for family in Family::BOTH {

@@ -1,5 +1,9 @@
 //! The report as one self-contained HTML page: inline CSS, the SVG diagram inline, no scripts
-//! and no external references.
+//! and no external references (the citations' document URLs are links, nothing is loaded).
+//!
+//! Order: the request's paperwork and 承認欄, a summary of the openings per point, the
+//! openings, then options, findings, warnings and the diagram (scaled to the page width).
+//! Headers never break inside a word (`送信元ゾー/ン`); it prints on A4 landscape.
 
 use std::fmt::Write as _;
 
@@ -7,20 +11,25 @@ use super::Report;
 use super::svg::{FONTS, xml_escape};
 
 const CSS: &str = "
-body { font-family: FONTS; margin: 24px; color: #212121; }
+@page { size: A4 landscape; margin: 10mm; }
+body { font-family: FONTS; margin: 24px; color: #212121; max-width: 100%; }
 h1 { font-size: 22px; }
 h2 { font-size: 18px; margin-top: 28px; border-bottom: 2px solid #90a4ae; }
 table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
 th, td { border: 1px solid #b0bec5; padding: 4px 6px; vertical-align: top; text-align: left; }
-th { background: #eceff1; position: sticky; top: 0; }
-td { white-space: pre-line; min-width: 4.5em; }
+th { background: #eceff1; white-space: nowrap; word-break: keep-all; }
+td { white-space: pre-line; min-width: 3em; overflow-wrap: anywhere; }
 td:first-child { white-space: nowrap; }
+table.fields th { width: 9em; }
+table.stamps td { height: 4.5em; width: 6em; }
 tr.internet td { background: #ffebee; }
 tr.wide td { background: #fff3e0; }
 tr.add td:nth-child(2) { color: #1b5e20; font-weight: bold; }
 tr.remove td:nth-child(2) { color: #b71c1c; font-weight: bold; }
-.diagram { overflow-x: auto; border: 1px solid #cfd8dc; padding: 4px; }
+.diagram { border: 1px solid #cfd8dc; padding: 4px; }
+.diagram svg { max-width: 100%; height: auto; }
 .sev-critical, .sev-warning { color: #b71c1c; font-weight: bold; }
+@media print { h2 { break-after: avoid; } tr { break-inside: avoid; } }
 ";
 
 /// Escape text for HTML.
@@ -28,8 +37,36 @@ pub fn esc(s: &str) -> String {
     xml_escape(s)
 }
 
+/// Escape `s`, and make `<https://…>` (the citations' URLs) links.
+fn esc_links(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("<http") {
+        let Some(len) = rest[i..].find('>') else {
+            break;
+        };
+        let url = &rest[i + 1..i + len];
+        if url.contains(char::is_whitespace) {
+            break;
+        }
+        out.push_str(&esc(&rest[..i]));
+        let _ = write!(out, "<a href=\"{}\">{}</a>", esc(url), esc(url));
+        rest = &rest[i + len + 1..];
+    }
+    out.push_str(&esc(rest));
+    out
+}
+
 fn table(out: &mut String, header: &[String], rows: &[(String, Vec<String>)]) {
-    out.push_str("<table>\n<thead><tr>");
+    table_class(out, "", header, rows);
+}
+
+fn table_class(out: &mut String, class: &str, header: &[String], rows: &[(String, Vec<String>)]) {
+    if class.is_empty() {
+        out.push_str("<table>\n<thead><tr>");
+    } else {
+        let _ = write!(out, "<table class=\"{class}\">\n<thead><tr>");
+    }
     for h in header {
         let _ = write!(out, "<th>{}</th>", esc(h));
     }
@@ -41,7 +78,7 @@ fn table(out: &mut String, header: &[String], rows: &[(String, Vec<String>)]) {
             let _ = write!(out, "<tr class=\"{}\">", esc(class));
         }
         for c in r {
-            let _ = write!(out, "<td>{}</td>", esc(c));
+            let _ = write!(out, "<td>{}</td>", esc_links(c));
         }
         out.push_str("</tr>\n");
     }
@@ -61,41 +98,41 @@ pub fn render(report: &Report) -> String {
         CSS.replace("FONTS", FONTS)
     );
     let _ = writeln!(out, "<h1>{}</h1>", esc(&title));
-    let _ = writeln!(out, "<h2>{}</h2>", esc(lang.pick("Options", "オプション")));
-    let (header, rows) = report.options_table();
-    let rows: Vec<(String, Vec<String>)> = rows.into_iter().map(|r| (String::new(), r)).collect();
-    table(&mut out, &header, &rows);
-    let _ = writeln!(out, "<h2>{}</h2>", esc(lang.pick("Findings", "指摘事項")));
-    if report.findings.is_empty() {
-        let _ = writeln!(out, "<p>{}</p>", esc(lang.pick("None.", "なし。")));
-    } else {
-        out.push_str("<ul>\n");
-        for f in &report.findings {
-            let _ = writeln!(
-                out,
-                "<li><span class=\"sev-{}\">{}</span> {}: {}</li>",
-                format!("{:?}", f.severity).to_lowercase(),
-                esc(&f.severity_text),
-                esc(&f.requirement),
-                esc(&f.message)
-            );
-        }
-        out.push_str("</ul>\n");
+    out.push_str("<table class=\"fields\">\n<tbody>\n");
+    for (label, value) in report.request_fields() {
+        let _ = writeln!(
+            out,
+            "<tr><th>{}</th><td>{}</td></tr>",
+            esc(&label),
+            esc(&value)
+        );
     }
-    let _ = writeln!(
-        out,
-        "<h2>{}</h2>",
-        esc(lang.pick("Site warnings", "サイト定義の警告"))
+    out.push_str("</tbody>\n</table>\n");
+    let labels = report.request.approver_labels(lang);
+    let _ = writeln!(out, "<h2>{}</h2>", esc(lang.pick("Approval", "承認欄")));
+    table_class(
+        &mut out,
+        "stamps",
+        &labels,
+        &[(String::new(), vec![String::new(); labels.len()])],
     );
-    if report.warnings.is_empty() {
-        let _ = writeln!(out, "<p>{}</p>", esc(lang.pick("None.", "なし。")));
-    } else {
-        out.push_str("<ul>\n");
-        for w in &report.warnings {
-            let _ = writeln!(out, "<li>{}</li>", esc(w));
-        }
-        out.push_str("</ul>\n");
-    }
+    let _ = writeln!(out, "<h2>{}</h2>", esc(lang.pick("Summary", "概要")));
+    let summary: Vec<(String, Vec<String>)> = report
+        .points
+        .iter()
+        .map(|p| {
+            (
+                String::new(),
+                vec![
+                    p.id.clone(),
+                    p.kind_text.clone(),
+                    p.target.clone(),
+                    p.rows.len().to_string(),
+                ],
+            )
+        })
+        .collect();
+    table(&mut out, &super::markdown::summary_header(report), &summary);
     let cols = report.columns();
     let header: Vec<String> = cols.iter().map(|c| c.header(lang).to_string()).collect();
     for p in &report.points {
@@ -138,6 +175,41 @@ pub fn render(report: &Report) -> String {
             })
             .collect();
         table(&mut out, &header, &rows);
+    }
+    let _ = writeln!(out, "<h2>{}</h2>", esc(lang.pick("Options", "オプション")));
+    let (header, rows) = report.options_table();
+    let rows: Vec<(String, Vec<String>)> = rows.into_iter().map(|r| (String::new(), r)).collect();
+    table(&mut out, &header, &rows);
+    let _ = writeln!(out, "<h2>{}</h2>", esc(lang.pick("Findings", "指摘事項")));
+    if report.findings.is_empty() {
+        let _ = writeln!(out, "<p>{}</p>", esc(lang.pick("None.", "なし。")));
+    } else {
+        out.push_str("<ul>\n");
+        for f in &report.findings {
+            let _ = writeln!(
+                out,
+                "<li><span class=\"sev-{}\">{}</span> {}: {}</li>",
+                format!("{:?}", f.severity).to_lowercase(),
+                esc(&f.severity_text),
+                esc(&f.requirement),
+                esc(&f.message)
+            );
+        }
+        out.push_str("</ul>\n");
+    }
+    let _ = writeln!(
+        out,
+        "<h2>{}</h2>",
+        esc(lang.pick("Site warnings", "サイト定義の警告"))
+    );
+    if report.warnings.is_empty() {
+        let _ = writeln!(out, "<p>{}</p>", esc(lang.pick("None.", "なし。")));
+    } else {
+        out.push_str("<ul>\n");
+        for w in &report.warnings {
+            let _ = writeln!(out, "<li>{}</li>", esc(w));
+        }
+        out.push_str("</ul>\n");
     }
     let _ = writeln!(out, "<h2>{}</h2>", esc(lang.pick("Diagram", "構成図")));
     out.push_str("<div class=\"diagram\">\n");

@@ -46,12 +46,60 @@ fn table(out: &mut String, header: &[String], rows: &[Vec<String>]) {
     }
 }
 
+/// The header of the per-point summary (shared with HTML).
+pub fn summary_header(report: &Report) -> Vec<String> {
+    let lang = report.lang;
+    let count = if report.diff_from.is_some() {
+        lang.pick("Changes", "変更件数")
+    } else {
+        lang.pick("Openings", "開放件数")
+    };
+    [
+        lang.pick("Enforcement point", "適用ポイント"),
+        lang.pick("Kind", "種類"),
+        lang.pick("Target", "出力形式"),
+        count,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 /// The report as Markdown.
 pub fn render(report: &Report) -> String {
     let lang = report.lang;
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", cell(&report.title()));
-    let _ = writeln!(out, "## {}\n", lang.pick("Options", "オプション"));
+    let fields: Vec<Vec<String>> = report
+        .request_fields()
+        .into_iter()
+        .map(|(l, v)| vec![l, v])
+        .collect();
+    table(
+        &mut out,
+        &[
+            lang.pick("Item", "項目").to_string(),
+            lang.pick("Value", "内容").to_string(),
+        ],
+        &fields,
+    );
+    let labels = report.request.approver_labels(lang);
+    let _ = writeln!(out, "\n**{}**\n", lang.pick("Approval", "承認欄"));
+    table(&mut out, &labels, &[vec![String::new(); labels.len()]]);
+    let _ = writeln!(out, "\n## {}\n", lang.pick("Summary", "概要"));
+    let summary: Vec<Vec<String>> = report
+        .points
+        .iter()
+        .map(|p| {
+            vec![
+                p.id.clone(),
+                p.kind_text.clone(),
+                p.target.clone(),
+                p.rows.len().to_string(),
+            ]
+        })
+        .collect();
+    table(&mut out, &summary_header(report), &summary);
+    let _ = writeln!(out, "\n## {}\n", lang.pick("Options", "オプション"));
     let (header, rows) = report.options_table();
     table(&mut out, &header, &rows);
     let _ = writeln!(out, "\n## {}\n", lang.pick("Findings", "指摘事項"));

@@ -16,6 +16,7 @@ pub mod dot;
 pub mod html;
 pub mod markdown;
 pub mod svg;
+pub mod template;
 pub mod xlsx;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,8 +24,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::addr::AddrSet;
 use crate::catalog::{Catalogs, Protocol, Severity};
 use crate::diff::PointChanges;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::plan::{Direction, Opening, Plan};
+use crate::portset::PortSet;
+use crate::site::request::{Request, RequestKind};
 use crate::site::{INTERNET, Site};
 use crate::text::{because_text, severity_text, side_text};
 
@@ -50,6 +53,9 @@ pub enum ReportFormat {
 }
 
 impl ReportFormat {
+    /// The extensions `report -o` understands, for messages.
+    pub const EXTENSIONS: &'static str = ".xlsx, .md, .html, .svg, .dot";
+
     /// The format a file name's extension implies.
     pub fn from_extension(path: &std::path::Path) -> Option<ReportFormat> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
@@ -90,6 +96,12 @@ pub enum Column {
     RequestNo,
     /// 変更 (change reports only).
     Change,
+    /// 対象FW: the enforcement point.
+    Firewall,
+    /// 方向: forward / inbound / outbound.
+    Direction,
+    /// 許可 / 拒否.
+    Action,
     /// 送信元ゾーン.
     FromZone,
     /// 送信元.
@@ -106,6 +118,8 @@ pub enum Column {
     Service,
     /// 用途.
     Purpose,
+    /// 有効期限 (when the request gives one).
+    ValidUntil,
     /// 根拠.
     Basis,
     /// 製品.
@@ -115,11 +129,58 @@ pub enum Column {
 }
 
 impl Column {
+    /// Every column, in sheet order.
+    pub const ALL: [Column; 17] = [
+        Column::RequestNo,
+        Column::Change,
+        Column::Firewall,
+        Column::Direction,
+        Column::Action,
+        Column::FromZone,
+        Column::From,
+        Column::ToZone,
+        Column::To,
+        Column::Protocol,
+        Column::Ports,
+        Column::Service,
+        Column::Purpose,
+        Column::ValidUntil,
+        Column::Basis,
+        Column::Product,
+        Column::Notes,
+    ];
+
+    /// The column's name in a template map (`report --map`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Column::RequestNo => "request_no",
+            Column::Change => "change",
+            Column::Firewall => "firewall",
+            Column::Direction => "direction",
+            Column::Action => "action",
+            Column::FromZone => "from_zone",
+            Column::From => "from",
+            Column::ToZone => "to_zone",
+            Column::To => "to",
+            Column::Protocol => "protocol",
+            Column::Ports => "ports",
+            Column::Service => "service",
+            Column::Purpose => "purpose",
+            Column::ValidUntil => "valid_until",
+            Column::Basis => "basis",
+            Column::Product => "product",
+            Column::Notes => "notes",
+        }
+    }
+
     /// The header in `lang`.
     pub fn header(self, lang: Lang) -> &'static str {
         match self {
             Column::RequestNo => lang.pick("Request no.", "申請番号"),
             Column::Change => lang.pick("Change", "変更"),
+            Column::Firewall => lang.pick("Firewall", "対象FW"),
+            Column::Direction => lang.pick("Direction", "方向"),
+            Column::Action => lang.pick("Action", "許可/拒否"),
             Column::FromZone => lang.pick("Source zone", "送信元ゾーン"),
             Column::From => lang.pick("Source", "送信元"),
             Column::ToZone => lang.pick("Destination zone", "宛先ゾーン"),
@@ -128,6 +189,7 @@ impl Column {
             Column::Ports => lang.pick("Destination port", "宛先ポート"),
             Column::Service => lang.pick("Service name", "サービス名"),
             Column::Purpose => lang.pick("Purpose", "用途"),
+            Column::ValidUntil => lang.pick("Valid until", "有効期限"),
             Column::Basis => lang.pick("Basis", "根拠"),
             Column::Product => lang.pick("Product", "製品"),
             Column::Notes => lang.pick("Notes", "備考"),
@@ -146,6 +208,9 @@ pub struct OptionRow {
     pub option: String,
     /// Resolved value.
     pub value: String,
+    /// The value in the old site (change reports): `None` when unchanged, `Some("")` when the
+    /// product is new.
+    pub before: Option<String>,
     /// Whether the value is the catalog default.
     pub is_default: bool,
     /// What the option means.
@@ -188,8 +253,12 @@ pub struct RoleInfo {
 /// One opening, every column resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
-    /// `FW-<point>-NNN`.
+    /// `<prefix><point>-NNN` (prefix `FW-` unless the request names one).
     pub request_no: String,
+    /// The enforcement point (対象FW).
+    pub point: String,
+    /// 有効期限 of its requirements (distinct values; empty when permanent).
+    pub valid_until: Vec<String>,
     /// Add/remove (change reports).
     pub change: Option<Change>,
     /// Forward, in, out.
@@ -238,6 +307,9 @@ impl Row {
         match col {
             Column::RequestNo => self.request_no.clone(),
             Column::Change => self.change.map_or("", |c| c.text(lang)).to_string(),
+            Column::Firewall => self.point.clone(),
+            Column::Direction => direction_text(self.direction, lang).to_string(),
+            Column::Action => lang.pick("Allow", "許可").to_string(),
             Column::FromZone => self.from_zone_names.join("\n"),
             Column::From => self.from.join("\n"),
             Column::ToZone => self.to_zone_names.join("\n"),
@@ -246,6 +318,7 @@ impl Row {
             Column::Ports => self.ports.join(", "),
             Column::Service => self.services.join("\n"),
             Column::Purpose => self.purposes.join("\n"),
+            Column::ValidUntil => self.valid_until.join("\n"),
             Column::Basis => self.basis.join("\n"),
             Column::Product => self.products.join("\n"),
             Column::Notes => self.notes.join("\n"),
@@ -278,6 +351,12 @@ pub struct Report {
     pub lang: Lang,
     /// Site name.
     pub site: String,
+    /// The site's description.
+    pub description: Option<String>,
+    /// The request's paperwork (site `request:` or `--request FILE`).
+    pub request: Request,
+    /// 申請区分: as the request says, else 変更 for a change report, else 新規.
+    pub kind: RequestKind,
     /// The old site's name (with its file when both versions share a name) when this is a
     /// change report (`--diff-from`).
     pub diff_from: Option<String>,
@@ -299,30 +378,46 @@ impl Report {
     /// The options as a table: header and one row per option (every renderer shows the same).
     pub fn options_table(&self) -> (Vec<String>, Vec<Vec<String>>) {
         let lang = self.lang;
-        let header = [
+        let change = self.diff_from.is_some();
+        let mut header = vec![
             lang.pick("Product", "製品"),
             lang.pick("Option", "オプション"),
-            lang.pick("Value", "値"),
+        ];
+        if change {
+            header.push(lang.pick("Before", "変更前"));
+            header.push(lang.pick("After", "変更後"));
+        } else {
+            header.push(lang.pick("Value", "値"));
+        }
+        header.extend([
             lang.pick("Default", "既定値"),
             lang.pick("Description", "説明"),
-        ]
-        .map(String::from)
-        .to_vec();
+        ]);
+        let header = header.into_iter().map(String::from).collect();
         let rows = self
             .options
             .iter()
             .map(|o| {
-                vec![
-                    o.product_name.clone(),
-                    o.option.clone(),
-                    o.value.clone(),
+                let mut r = vec![o.product_name.clone(), o.option.clone()];
+                if change {
+                    r.push(match &o.before {
+                        None => lang.pick("(unchanged)", "(変更なし)").to_string(),
+                        Some(b) if b.is_empty() => {
+                            lang.pick("(new product)", "(新規製品)").to_string()
+                        }
+                        Some(b) => b.clone(),
+                    });
+                }
+                r.push(o.value.clone());
+                r.push(
                     lang.pick(
                         if o.is_default { "yes" } else { "no" },
                         if o.is_default { "はい" } else { "いいえ" },
                     )
                     .to_string(),
-                    o.description.clone(),
-                ]
+                );
+                r.push(o.description.clone());
+                r
             })
             .collect();
         (header, rows)
@@ -335,6 +430,9 @@ impl Report {
             cols.push(Column::Change);
         }
         cols.extend([
+            Column::Firewall,
+            Column::Direction,
+            Column::Action,
             Column::FromZone,
             Column::From,
             Column::ToZone,
@@ -343,10 +441,11 @@ impl Report {
             Column::Ports,
             Column::Service,
             Column::Purpose,
-            Column::Basis,
-            Column::Product,
-            Column::Notes,
         ]);
+        if self.rows().any(|r| !r.valid_until.is_empty()) {
+            cols.push(Column::ValidUntil);
+        }
+        cols.extend([Column::Basis, Column::Product, Column::Notes]);
         cols
     }
 
@@ -383,6 +482,128 @@ impl Report {
     pub fn rows(&self) -> impl Iterator<Item = &Row> {
         self.points.iter().flat_map(|p| p.rows.iter())
     }
+
+    /// The request's header fields as (label, value), in the order a 申請書 lists them; fields
+    /// the request does not give are left out, except 申請区分.
+    pub fn request_fields(&self) -> Vec<(String, String)> {
+        let lang = self.lang;
+        let r = &self.request;
+        let mut out = vec![(
+            lang.pick("Request type", "申請区分").to_string(),
+            self.kind.text(lang).to_string(),
+        )];
+        let mut push = |en: &str, ja: &str, v: Option<String>| {
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                out.push((lang.pick(en, ja).to_string(), v));
+            }
+        };
+        let text = |t: &Option<crate::i18n::Text>| t.as_ref().map(|t| strip_markdown(t.get(lang)));
+        push("Applicant", "申請者", text(&r.applicant));
+        push("Department", "所属", text(&r.department));
+        push("Request date", "申請日", r.date.clone());
+        push("Planned date", "実施予定日", r.planned_date.clone());
+        push("Valid until", "有効期限", r.valid_until.clone());
+        push(
+            "Validity per product",
+            "製品別の有効期限",
+            (!r.validity.is_empty()).then(|| {
+                r.validity
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }),
+        );
+        push("Purpose", "目的", text(&r.purpose));
+        push("Site", "サイト", Some(self.site.clone()));
+        push("Changed from", "変更前", self.diff_from.clone());
+        push("Description", "説明", self.description.clone());
+        out
+    }
+}
+
+/// 受信 / 送信 / 転送.
+pub fn direction_text(d: Direction, lang: Lang) -> &'static str {
+    match d {
+        Direction::In => lang.pick("Inbound", "受信"),
+        Direction::Out => lang.pick("Outbound", "送信"),
+        Direction::Forward => lang.pick("Forward", "転送"),
+    }
+}
+
+/// Text of a catalog or site description without Markdown markup: `code`, **bold**,
+/// *emphasis*, `[text](url)` → `text (url)`; plain text is returned as it is.
+pub fn strip_markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        if c == '[' {
+            // [text](url)
+            if let Some(close) = rest.find("](")
+                && let Some(end) = rest[close..].find(')')
+                && !rest[1..close].contains(['[', ']', '\n'])
+            {
+                let text = &rest[1..close];
+                let url = &rest[close + 2..close + end];
+                out.push_str(text);
+                if !url.is_empty() && url != text {
+                    out.push_str(&format!(" ({url})"));
+                }
+                rest = &rest[close + end + 1..];
+                continue;
+            }
+        }
+        if c == '`' {
+            rest = &rest[1..];
+            continue;
+        }
+        if rest.starts_with("**") || rest.starts_with("__") {
+            rest = &rest[2..];
+            continue;
+        }
+        if c == '*' {
+            // Emphasis only when it hugs a word: `*x*`; a lone ` * ` stays.
+            let next = rest[1..].chars().next();
+            let prev = out.chars().last();
+            let opens = next.is_some_and(|n| !n.is_whitespace());
+            let closes = prev.is_some_and(|p| !p.is_whitespace());
+            if opens || closes {
+                rest = &rest[1..];
+                continue;
+            }
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// The vendor row `doc#row` as (document, row): `「title」 <url>` and `表 5 行目` (`"title"`,
+/// `row 5` in English); the raw reference when the catalog does not know the document.
+fn citation(cats: &Catalogs, product: &str, source: &str, lang: Lang) -> (String, String) {
+    let (doc, row) = source.rsplit_once('#').unwrap_or((source, ""));
+    let Some(d) = cats
+        .get(product)
+        .ok()
+        .and_then(|c| c.sources.iter().find(|s| s.id == doc))
+    else {
+        return (doc.to_string(), row.to_string());
+    };
+    let title = d.title.get(lang);
+    let mut head = match lang {
+        Lang::En => format!("\"{title}\""),
+        Lang::Ja => format!("「{title}」"),
+    };
+    if let Some(url) = &d.url {
+        head.push_str(&format!(" <{url}>"));
+    }
+    let row = if row.is_empty() {
+        String::new()
+    } else {
+        lang.pick(&format!("row {row}"), &format!("表 {row} 行目"))
+            .to_string()
+    };
+    (head, row)
 }
 
 /// Display width in terminal cells / spreadsheet characters: East Asian wide and fullwidth
@@ -450,21 +671,31 @@ fn role_infos(sites: &[&Site], cats: &Catalogs, lang: Lang) -> BTreeMap<String, 
     out
 }
 
-/// IANA names for an opening's ports: one line per single port (`445 microsoft-ds`), short
-/// ranges port by port, long ranges as a range.
-fn services(o: &Opening, lang: Lang) -> Vec<String> {
+/// Service names for an opening's ports: one line per single port (`445 microsoft-ds`), short
+/// ranges port by port, long ranges as a range. A name the catalog gives (`named`: the ports
+/// of a requirement and its service name) comes first; the IANA registry is the fallback.
+fn services(o: &Opening, named: &[(PortSet, Text)], lang: Lang) -> Vec<String> {
     let proto = o.protocol.as_str();
     let unregistered = lang.pick("(unregistered)", "(未登録)");
+    let catalog_name = |lo: u16, hi: u16| {
+        named
+            .iter()
+            .find(|(ports, _)| ports.is_superset(&PortSet::range(lo, hi)))
+            .map(|(_, name)| name.get(lang))
+    };
     let mut out = Vec::new();
     for r in o.ports.ranges() {
         let (lo, hi) = (*r.start(), *r.end());
         if hi - lo < 8 {
             for p in lo..=hi {
-                let name = crate::iana::lookup(proto, p).map_or(unregistered, |s| s.name);
+                let name = catalog_name(p, p).unwrap_or_else(|| {
+                    crate::iana::lookup(proto, p).map_or(unregistered, |s| s.name)
+                });
                 out.push(format!("{p} {name}"));
             }
         } else {
-            out.push(format!("{lo}-{hi} {}", lang.pick("(range)", "(範囲)")));
+            let name = catalog_name(lo, hi).unwrap_or(lang.pick("(range)", "(範囲)"));
+            out.push(format!("{lo}-{hi} {name}"));
         }
     }
     out
@@ -482,6 +713,7 @@ struct Ctx<'a> {
     cats: &'a Catalogs,
     lang: Lang,
     findings: &'a [crate::flows::ActiveFinding],
+    request: &'a Request,
 }
 
 impl Ctx<'_> {
@@ -508,18 +740,17 @@ impl Ctx<'_> {
         let from_zones = self.site.zones_of(&o.from);
         let to_zones = self.site.zones_of(&o.to);
         let mut purposes = Vec::new();
-        let mut basis = Vec::new();
+        // The cited documents, each once, with the rows cited from it.
+        let mut basis_docs: Vec<(String, Vec<String>)> = Vec::new();
         let mut products = Vec::new();
         let mut notes = Vec::new();
-        if host {
-            let d = match o.direction {
-                Direction::In => lang.pick("Inbound to the host", "ホストへの受信"),
-                Direction::Out => lang.pick("Outbound from the host", "ホストからの送信"),
-                Direction::Forward => lang.pick("Forwarded", "転送"),
-            };
-            notes.push(d.to_string());
-        }
+        let mut named: Vec<(PortSet, Text)> = Vec::new();
+        let _ = host; // the direction has its own column
+        let mut valid_until = Vec::new();
         for p in &o.provenance {
+            if let Some(v) = self.request.valid_until_of(&p.requirement) {
+                valid_until.push(v.to_string());
+            }
             let (prod, req) = p
                 .requirement
                 .split_once('/')
@@ -527,7 +758,10 @@ impl Ctx<'_> {
             if let Ok(c) = self.cats.get(prod) {
                 products.push(c.name.get(lang).to_string());
                 if let Some(r) = c.requirement(req) {
-                    purposes.push(r.purpose.get(lang).to_string());
+                    purposes.push(strip_markdown(r.purpose.get(lang)));
+                    if let Some(name) = &r.service {
+                        named.push((p.ports.clone(), name.clone()));
+                    }
                 }
             }
             let cond = because_text(&p.because, lang);
@@ -536,7 +770,16 @@ impl Ctx<'_> {
             } else {
                 format!("{} {cond}", lang.pick("when", "条件:"))
             };
-            basis.push(format!("{} {} ({cond})", p.source, p.requirement));
+            let (doc, row) = citation(self.cats, prod, &p.source, lang);
+            let line = format!("{row} — {} ({cond})", p.requirement);
+            match basis_docs.iter_mut().find(|(d, _)| *d == doc) {
+                Some((_, lines)) => {
+                    if !lines.contains(&line) {
+                        lines.push(line)
+                    }
+                }
+                None => basis_docs.push((doc, vec![line])),
+            }
         }
         let from_internet =
             from_zones.iter().any(|z| z == INTERNET) && to_zones.iter().any(|z| z != INTERNET);
@@ -566,17 +809,24 @@ impl Ctx<'_> {
             notes.push(format!(
                 "[{}] {}",
                 severity_text(f.severity, lang),
-                f.message.get(lang)
+                strip_markdown(f.message.get(lang))
             ));
         }
-        let (purposes, basis, products, notes) = (
-            unique(purposes),
-            unique(basis),
-            unique(products),
-            unique(notes),
-        );
+        valid_until.sort();
+        valid_until.dedup();
+        let basis: Vec<String> = basis_docs
+            .into_iter()
+            .flat_map(|(doc, lines)| std::iter::once(doc).chain(lines))
+            .collect();
+        let (purposes, basis, products, notes) =
+            (unique(purposes), basis, unique(products), unique(notes));
         Row {
-            request_no: format!("FW-{point}-{n:03}"),
+            request_no: format!(
+                "{}{point}-{n:03}",
+                self.request.number_prefix.as_deref().unwrap_or("FW-")
+            ),
+            point: point.to_string(),
+            valid_until,
             change,
             direction: o.direction,
             from_zone_names: zone_names(&from_zones),
@@ -590,7 +840,7 @@ impl Ctx<'_> {
             protocol: o.protocol,
             ports: o.ports.to_strings(),
             port_count,
-            services: services(o, lang),
+            services: services(o, &named, lang),
             purposes,
             basis,
             products,
@@ -610,7 +860,7 @@ fn kind_text(kind: &str, lang: Lang) -> String {
     .to_string()
 }
 
-fn common(plan: &Plan, site: &Site, cats: &Catalogs, lang: Lang) -> Report {
+fn common(plan: &Plan, site: &Site, cats: &Catalogs, request: &Request, lang: Lang) -> Report {
     let mut options = Vec::new();
     for p in &plan.products {
         let cat = cats.get(&p.id).ok();
@@ -621,14 +871,22 @@ fn common(plan: &Plan, site: &Site, cats: &Catalogs, lang: Lang) -> Report {
                 product_name: cat.map_or_else(|| p.id.clone(), |c| c.name.get(lang).to_string()),
                 option: id.to_string(),
                 value: value.to_string(),
+                before: None,
                 is_default: def.is_some_and(|d| &d.default == value),
-                description: def.map_or_else(String::new, |d| d.description.get(lang).to_string()),
+                description: def
+                    .map_or_else(String::new, |d| strip_markdown(d.description.get(lang))),
             });
         }
     }
     Report {
         lang,
         site: plan.site.clone(),
+        description: site
+            .description
+            .as_ref()
+            .map(|t| strip_markdown(t.get(lang))),
+        request: request.clone(),
+        kind: request.kind.unwrap_or(RequestKind::New),
         diff_from: None,
         options,
         findings: plan
@@ -638,7 +896,7 @@ fn common(plan: &Plan, site: &Site, cats: &Catalogs, lang: Lang) -> Report {
                 severity: f.severity,
                 severity_text: severity_text(f.severity, lang).to_string(),
                 requirement: f.requirement.clone(),
-                message: f.message.get(lang).to_string(),
+                message: strip_markdown(f.message.get(lang)),
             })
             .collect(),
         warnings: plan
@@ -652,14 +910,24 @@ fn common(plan: &Plan, site: &Site, cats: &Catalogs, lang: Lang) -> Report {
     }
 }
 
-/// The report of a plan, restricted to enforcement point `only` when given.
-pub fn build(plan: &Plan, site: &Site, cats: &Catalogs, only: Option<&str>, lang: Lang) -> Report {
-    let mut report = common(plan, site, cats, lang);
+/// The report of a plan, restricted to enforcement point `only` when given. `request`
+/// replaces the site's `request:` block when given.
+pub fn build(
+    plan: &Plan,
+    site: &Site,
+    cats: &Catalogs,
+    only: Option<&str>,
+    request: Option<&Request>,
+    lang: Lang,
+) -> Report {
+    let request = request.unwrap_or(&site.request);
+    let mut report = common(plan, site, cats, request, lang);
     let ctx = Ctx {
         site,
         cats,
         lang,
         findings: &plan.findings,
+        request,
     };
     for p in plan
         .enforcement_points
@@ -690,10 +958,26 @@ pub fn build_diff(
     new: (&Plan, &Site),
     cats: &Catalogs,
     only: Option<&str>,
+    request: Option<&Request>,
     lang: Lang,
 ) -> Report {
     let changes: Vec<PointChanges> = crate::diff::diff(old.0, new.0);
-    let mut report = common(new.0, new.1, cats, lang);
+    let request = request.unwrap_or(&new.1.request);
+    let mut report = common(new.0, new.1, cats, request, lang);
+    report.kind = request.kind.unwrap_or(RequestKind::Change);
+    for o in &mut report.options {
+        let before = old.0.products.iter().find(|p| p.id == o.product).map(|p| {
+            p.options
+                .iter()
+                .find(|(id, _)| id.to_string() == o.option)
+                .map_or_else(String::new, |(_, v)| v.to_string())
+        });
+        o.before = match before {
+            None => Some(String::new()),
+            Some(b) if b == o.value => None,
+            Some(b) => Some(b),
+        };
+    }
     // Two versions of one site usually share a name: then the old file tells them apart.
     report.diff_from = Some(if old.0.site == new.0.site {
         format!("{} ({})", old.0.site, old.1.origin)
@@ -708,6 +992,7 @@ pub fn build_diff(
         cats,
         lang,
         findings: &findings,
+        request,
     };
     for id in new
         .0
@@ -753,7 +1038,7 @@ mod tests {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/hq.yaml");
         let site = crate::site::load_path(std::path::Path::new(path), &cats).unwrap();
         let plan = crate::plan::plan(&site, &cats);
-        build(&plan, &site, &cats, None, lang)
+        build(&plan, &site, &cats, None, None, lang)
     }
 
     /// The report of hq with its YAML edited by `edit`.
@@ -764,7 +1049,7 @@ mod tests {
         let file = crate::diag::SourceFile::new("hq-edited.yaml", text);
         let site = crate::site::load(file, &cats).unwrap();
         let plan = crate::plan::plan(&site, &cats);
-        build(&plan, &site, &cats, None, lang)
+        build(&plan, &site, &cats, None, None, lang)
     }
 
     #[test]
@@ -809,6 +1094,63 @@ mod tests {
     }
 
     #[test]
+    fn markdown_is_stripped_from_descriptions() {
+        assert_eq!(
+            strip_markdown("`dynamic` uses **the** mapper, see [docs](https://x.example/a)."),
+            "dynamic uses the mapper, see docs (https://x.example/a)."
+        );
+        assert_eq!(strip_markdown("1 * 2, *x*"), "1 * 2, x");
+        assert_eq!(strip_markdown("プレーン [a] (b)"), "プレーン [a] (b)");
+        let r = hq(Lang::Ja);
+        assert!(
+            r.options
+                .iter()
+                .all(|o| !o.description.contains('`') && !o.description.contains("**"))
+        );
+    }
+
+    #[test]
+    fn request_block_fills_the_paperwork() {
+        let r = hq_edited(
+            |t| {
+                format!(
+                    "{t}\nrequest:\n  number_prefix: NET-2026-\n  applicant: 山田 太郎\n  department: {{en: IT, ja: 情報システム部}}\n  date: 2026-12-01\n  planned_date: 2026-12-15\n  valid_until: 2027-12-31\n  validity: {{tmws: 2027-03-31, tmws/pac: 2026-12-31}}\n  purpose: DeviceLock と TMWS の導入\n  approvers: [部長, 課長, 担当]\n"
+                )
+            },
+            Lang::Ja,
+        );
+        assert_eq!(r.kind, RequestKind::New);
+        let fields = r.request_fields();
+        let get = |k: &str| fields.iter().find(|(l, _)| l == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("申請区分"), Some("新規"));
+        assert_eq!(get("申請者"), Some("山田 太郎"));
+        assert_eq!(get("所属"), Some("情報システム部"));
+        assert_eq!(get("実施予定日"), Some("2026-12-15"));
+        assert_eq!(
+            get("説明"),
+            Some(
+                "本社 — クライアント、サーバーセグメント、エッジファイアウォールの先のインターネット。"
+            )
+        );
+        assert_eq!(
+            r.request.approver_labels(Lang::Ja),
+            ["部長", "課長", "担当"]
+        );
+        assert!(r.rows().all(|x| x.request_no.starts_with("NET-2026-")));
+        assert!(r.columns().contains(&Column::ValidUntil));
+        let dl = r.rows().find(|x| x.products == ["DeviceLock"]).unwrap();
+        assert_eq!(dl.valid_until, ["2027-12-31"]);
+        assert!(
+            r.rows()
+                .any(|x| x.valid_until.contains(&"2026-12-31".to_string()))
+        );
+        assert!(
+            r.rows()
+                .any(|x| x.valid_until.contains(&"2027-03-31".to_string()))
+        );
+    }
+
+    #[test]
     fn widths_count_japanese_double() {
         assert_eq!(text_width("abc"), 3);
         assert_eq!(text_width("申請番号"), 8);
@@ -826,16 +1168,32 @@ mod tests {
         assert_eq!(first.to_zone_names, ["クライアント LAN"]);
         assert_eq!(first.ports, ["445", "9132-9133"]);
         assert!(first.services.contains(&"445 microsoft-ds".to_string()));
+        assert_eq!(
+            first.basis[0],
+            "「テクニカルガイド: DeviceLockの通信で使用するポートについて (2020-09-08)」",
+            "{:?}",
+            first.basis
+        );
         assert!(
             first
                 .basis
-                .iter()
-                .any(|b| b.starts_with("003_d7d660b22b450e18.txt#5 devicelock/smb"))
+                .contains(&"表 5 行目 — devicelock/smb (常に)".to_string()),
+            "{:?}",
+            first.basis
         );
+        assert_eq!(
+            first.basis.iter().filter(|b| b.starts_with('「')).count(),
+            1,
+            "each document once"
+        );
+        assert_eq!(first.point, "fw-core");
+        assert_eq!(first.cell(Column::Direction, Lang::Ja), "転送");
+        assert_eq!(first.cell(Column::Action, Lang::Ja), "許可");
         assert_eq!(first.products, ["DeviceLock"]);
         assert!(!first.purposes.is_empty());
         let agents = r.points.iter().find(|p| p.id == "dl-agents").unwrap();
-        assert_eq!(agents.rows[0].notes[0], "ホストへの受信");
+        assert_eq!(agents.rows[0].cell(Column::Direction, Lang::Ja), "受信");
+        assert_eq!(agents.rows[0].cell(Column::Firewall, Lang::Ja), "dl-agents");
         // every option of every product
         assert_eq!(r.options.iter().filter(|o| o.product == "tmws").count(), 11);
     }
@@ -853,8 +1211,16 @@ mod tests {
             provenance: vec![],
         };
         assert_eq!(
-            services(&o, Lang::En),
+            services(&o, &[], Lang::En),
             ["445 microsoft-ds", "1024-65535 (range)"]
+        );
+        let named = [(
+            crate::portset::PortSet::single(445),
+            Text::new("Windows shares", "Windows 共有"),
+        )];
+        assert_eq!(
+            services(&o, &named, Lang::Ja),
+            ["445 Windows 共有", "1024-65535 (範囲)"]
         );
     }
 }

@@ -1,13 +1,19 @@
 //! The report as an XLSX workbook: a summary sheet, an options sheet (every option with its
 //! value, then the findings and site warnings), and one request sheet per enforcement point.
 //!
-//! Request sheets are real Excel tables (autofilter, banded rows) with a frozen header row,
-//! column widths from the content (East Asian wide characters count double), wrapped text and
-//! row heights for the number of lines, landscape printing one page wide with the header
-//! repeated.
+//! The summary sheet carries the request's paperwork (申請区分, 申請者, 申請日, …, the site's
+//! description) and the 承認欄 boxes. Request sheets are real Excel tables (autofilter) with
+//! thin borders on every cell, a frozen header row, column widths from the content (East Asian
+//! wide characters count double), wrapped text and row heights for the number of lines.
+//!
+//! Every sheet is set up for printing: landscape, A4 or — when its columns are wider — A3, one
+//! page wide, the header row repeated, the title in the page header and page n / N in the
+//! footer. Columns are squeezed (wrapping more lines) until the sheet fits A3 at 100 %, so
+//! fitting to the page never shrinks the 11 pt text below 9 pt.
 
 use rust_xlsxwriter::{
-    Format, FormatAlign, Table, TableColumn, TableStyle, Workbook, Worksheet, XlsxError,
+    Format, FormatAlign, FormatBorder, Table, TableColumn, TableStyle, Workbook, Worksheet,
+    XlsxError,
 };
 
 use super::{Report, text_width};
@@ -78,37 +84,137 @@ fn cell_lines(s: &str, width: usize) -> usize {
         .max(1)
 }
 
-/// Write a table (header + rows) at `top`, sized and wrapped; returns the next free row.
+/// Width in characters a printed page holds at 100 %: A4 and A3 landscape with 10 mm margins.
+/// A character is 7 px at 96 dpi in Excel (11 pt Calibri) — 146 and 212 characters — but
+/// LibreOffice without Calibri measures the unit in a wider font and prints about 0.75 of
+/// that; these budgets hold in both.
+const A4_CHARS: usize = 110;
+const A3_CHARS: usize = 160;
+/// The narrowest a column is squeezed to when a sheet is wider than A3.
+const SQUEEZE_MIN: usize = 8;
+
+/// The columns' widths for these cells, squeezed (widest first, wrapping more lines) until the
+/// sheet fits an A3 page at 100 % — so fit-to-width never prints text smaller than its 11 pt.
+fn fit_widths(header: &[String], rows: &[Vec<String>]) -> Vec<usize> {
+    let mut widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            column_width(
+                std::iter::once(header[i].as_str()).chain(rows.iter().map(|r| r[i].as_str())),
+            )
+        })
+        .collect();
+    while widths.iter().sum::<usize>() > A3_CHARS {
+        let (i, w) = widths
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, w)| **w)
+            .map(|(i, w)| (i, *w))
+            .unwrap_or((0, 0));
+        if w <= SQUEEZE_MIN {
+            break;
+        }
+        widths[i] = w - 1;
+    }
+    widths
+}
+
+/// A4 when the columns fit it, else A3 (landscape either way).
+fn paper_for(widths: &[usize]) -> u8 {
+    if widths.iter().sum::<usize>() <= A4_CHARS {
+        9 // A4
+    } else {
+        8 // A3
+    }
+}
+
+/// Page setup every sheet gets: landscape, the paper its width needs, one page wide, narrow
+/// margins, page n / N in the footer, the header row (when there is one) repeated.
+fn page_setup(
+    ws: &mut Worksheet,
+    widths: &[usize],
+    header_row: Option<u32>,
+    report: &Report,
+) -> Result<(), XlsxError> {
+    ws.set_landscape();
+    ws.set_paper_size(paper_for(widths));
+    ws.set_print_fit_to_pages(1, 0);
+    ws.set_margins(0.4, 0.4, 0.6, 0.6, 0.3, 0.3);
+    let title = report.title().replace('&', "&&");
+    ws.set_header(format!("&L&9{}", clip_chars(&title, 200)));
+    ws.set_footer("&R&9&P / &N");
+    if let Some(r) = header_row {
+        ws.set_repeat_rows(r, r)?;
+    }
+    Ok(())
+}
+
+fn clip_chars(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+/// Cell formats: wrapped with thin borders; the header bold on grey; labels bold.
+struct Formats {
+    cell: Format,
+    header: Format,
+    label: Format,
+    title: Format,
+    stamp: Format,
+}
+
+impl Formats {
+    fn new() -> Formats {
+        let cell = Format::new()
+            .set_text_wrap()
+            .set_align(FormatAlign::Top)
+            .set_border(FormatBorder::Thin);
+        Formats {
+            header: cell.clone().set_bold().set_background_color(0xD9E1F2),
+            label: cell.clone().set_bold().set_background_color(0xEDEDED),
+            title: Format::new().set_bold().set_font_size(14),
+            stamp: Format::new()
+                .set_border(FormatBorder::Thin)
+                .set_align(FormatAlign::Center),
+            cell,
+        }
+    }
+}
+
+/// Write a table (header + rows) at `top` with the given widths; returns the next free row.
 fn write_table(
     ws: &mut Worksheet,
+    f: &Formats,
     top: u32,
     header: &[String],
     rows: &[Vec<String>],
-    widths: &mut [usize],
+    widths: &[usize],
 ) -> Result<u32, XlsxError> {
-    let wrap = Format::new().set_text_wrap().set_align(FormatAlign::Top);
-    for (i, w) in widths.iter_mut().enumerate() {
-        let col = column_width(
-            std::iter::once(header[i].as_str()).chain(rows.iter().map(|r| r[i].as_str())),
-        );
-        *w = (*w).max(col);
-    }
     for (r, row) in rows.iter().enumerate() {
         let rn = top + 1 + r as u32;
         let mut lines = 1;
         for (c, text) in row.iter().enumerate() {
-            ws.write_string_with_format(rn, c as u16, clip(text), &wrap)?;
+            ws.write_string_with_format(rn, c as u16, clip(text), &f.cell)?;
             lines = lines.max(cell_lines(text, widths[c]));
         }
         ws.set_row_height(rn, (lines as f64) * 15.0 + 3.0)?;
     }
+    let hlines = header
+        .iter()
+        .enumerate()
+        .map(|(c, h)| cell_lines(h, widths[c]))
+        .max()
+        .unwrap_or(1);
+    ws.set_row_height(top, (hlines as f64) * 15.0 + 3.0)?;
     let columns: Vec<TableColumn> = header
         .iter()
-        .map(|h| TableColumn::new().set_header(h.as_str()))
+        .map(|h| {
+            TableColumn::new()
+                .set_header(h.as_str())
+                .set_header_format(&f.header)
+        })
         .collect();
     let table = Table::new()
         .set_columns(&columns)
-        .set_style(TableStyle::Medium2);
+        .set_style(TableStyle::Light1);
     let last = top + (rows.len().max(1)) as u32;
     ws.add_table(top, 0, last, (header.len() - 1) as u16, &table)?;
     Ok(last + 1)
@@ -121,29 +227,29 @@ fn apply_widths(ws: &mut Worksheet, widths: &[usize]) -> Result<(), XlsxError> {
     Ok(())
 }
 
+/// Column-wise maximum of several tables' widths on one sheet.
+fn merge_widths(a: &mut Vec<usize>, b: &[usize]) {
+    if a.len() < b.len() {
+        a.resize(b.len(), 0);
+    }
+    for (i, w) in b.iter().enumerate() {
+        a[i] = a[i].max(*w);
+    }
+}
+
 fn build(report: &Report) -> Result<Vec<u8>, XlsxError> {
     let lang = report.lang;
     let mut wb = Workbook::new();
     let mut names: Vec<String> = Vec::new();
-    let bold = Format::new().set_bold();
-    let title_fmt = Format::new().set_bold().set_font_size(14);
+    let f = Formats::new();
 
-    // Summary.
+    // Summary: the request's paperwork, the approval boxes, the openings per point.
     {
         let name = sheet_name(lang.pick("Summary", "概要"), &names);
         names.push(name.clone());
         let ws = wb.add_worksheet();
         ws.set_name(&name)?;
-        ws.write_string_with_format(0, 0, clip(&report.title()), &title_fmt)?;
-        ws.write_string_with_format(2, 0, lang.pick("Site", "サイト"), &bold)?;
-        ws.write_string(2, 1, clip(&report.site))?;
-        let mut row = 3;
-        if let Some(old) = &report.diff_from {
-            ws.write_string_with_format(row, 0, lang.pick("Changed from", "変更前"), &bold)?;
-            ws.write_string(row, 1, clip(old))?;
-            row += 1;
-        }
-        row += 1;
+        ws.write_string_with_format(0, 0, clip(&report.title()), &f.title)?;
         let count = if report.diff_from.is_some() {
             lang.pick("Changes", "変更件数")
         } else {
@@ -175,10 +281,39 @@ fn build(report: &Report) -> Result<Vec<u8>, XlsxError> {
                 ]
             })
             .collect();
-        let mut widths = vec![0; header.len()];
-        widths[0] = 14;
-        write_table(ws, row, &header, &rows, &mut widths)?;
+        let mut widths = fit_widths(&header, &rows);
+        // The request fields: label in column A, value across the rest.
+        let fields = report.request_fields();
+        let label_w = fields
+            .iter()
+            .map(|(l, _)| column_width(std::iter::once(l.as_str())))
+            .max()
+            .unwrap_or(0);
+        widths[0] = widths[0].max(label_w).max(14);
+        let value_w: usize = widths[1..].iter().sum();
+        let last_col = (header.len() - 1) as u16;
+        let mut row = 2;
+        for (label, value) in &fields {
+            ws.write_string_with_format(row, 0, clip(label), &f.label)?;
+            ws.merge_range(row, 1, row, last_col, &clip(value), &f.cell)?;
+            let lines = cell_lines(value, value_w);
+            ws.set_row_height(row, (lines as f64) * 15.0 + 3.0)?;
+            row += 1;
+        }
+        // 承認欄: one labelled box per reviewer, at the right, with room for a stamp.
+        row += 1;
+        let labels = report.request.approver_labels(lang);
+        let first = (last_col + 1).saturating_sub(labels.len() as u16);
+        for (i, l) in labels.iter().enumerate() {
+            let c = first + i as u16;
+            ws.write_string_with_format(row, c, clip(l), &f.label)?;
+            ws.write_blank(row + 1, c, &f.stamp)?;
+        }
+        ws.set_row_height(row + 1, 60.0)?;
+        row += 3;
+        write_table(ws, &f, row, &header, &rows, &widths)?;
         apply_widths(ws, &widths)?;
+        page_setup(ws, &widths, None, report)?;
     }
 
     // Options, findings, warnings.
@@ -187,50 +322,74 @@ fn build(report: &Report) -> Result<Vec<u8>, XlsxError> {
         names.push(name.clone());
         let ws = wb.add_worksheet();
         ws.set_name(&name)?;
-        ws.write_string_with_format(0, 0, lang.pick("Options", "オプション"), &title_fmt)?;
+        ws.write_string_with_format(0, 0, lang.pick("Options", "オプション"), &f.title)?;
         let (header, rows) = report.options_table();
-        let mut widths = vec![0; header.len()];
-        let mut row = write_table(ws, 1, &header, &rows, &mut widths)? + 1;
-        ws.write_string_with_format(row, 0, lang.pick("Findings", "指摘事項"), &title_fmt)?;
-        row += 1;
-        let header: Vec<String> = [
+        let fheader: Vec<String> = [
             lang.pick("Severity", "重要度"),
             lang.pick("Requirement", "要件"),
             lang.pick("Finding", "内容"),
         ]
         .map(String::from)
         .to_vec();
-        let rows: Vec<Vec<String>> = report
+        let frows: Vec<Vec<String>> = report
             .findings
             .iter()
-            .map(|f| {
+            .map(|x| {
                 vec![
-                    f.severity_text.clone(),
-                    f.requirement.clone(),
-                    f.message.clone(),
+                    x.severity_text.clone(),
+                    x.requirement.clone(),
+                    x.message.clone(),
                 ]
             })
             .collect();
-        let mut fwidths = vec![0; header.len()];
-        row = write_table(ws, row, &header, &rows, &mut fwidths)? + 1;
+        let mut widths = fit_widths(&header, &rows);
+        let fwidths = fit_widths(&fheader, &frows);
+        // The findings' message column shares the options' widths where it falls.
+        let mut fw = widths.clone();
+        merge_widths(&mut fw, &fwidths[..2.min(fwidths.len())]);
+        let msg_w: usize = fw[2..].iter().sum::<usize>().max(fwidths[2]);
+        widths = fw;
+        let mut row = write_table(ws, &f, 1, &header, &rows, &widths)? + 1;
+        ws.write_string_with_format(row, 0, lang.pick("Findings", "指摘事項"), &f.title)?;
+        row += 1;
+        let last_col = (widths.len() - 1) as u16;
+        if frows.is_empty() {
+            ws.write_string(row, 0, lang.pick("None.", "なし。"))?;
+            row += 2;
+        } else {
+            for (i, h) in fheader.iter().enumerate().take(2) {
+                ws.write_string_with_format(row, i as u16, clip(h), &f.header)?;
+            }
+            ws.merge_range(row, 2, row, last_col, &clip(&fheader[2]), &f.header)?;
+            row += 1;
+            for r in &frows {
+                ws.write_string_with_format(row, 0, clip(&r[0]), &f.cell)?;
+                ws.write_string_with_format(row, 1, clip(&r[1]), &f.cell)?;
+                ws.merge_range(row, 2, row, last_col, &clip(&r[2]), &f.cell)?;
+                let lines = cell_lines(&r[2], msg_w).max(cell_lines(&r[1], widths[1]));
+                ws.set_row_height(row, (lines as f64) * 15.0 + 3.0)?;
+                row += 1;
+            }
+            row += 1;
+        }
         ws.write_string_with_format(
             row,
             0,
             lang.pick("Site warnings", "サイト定義の警告"),
-            &title_fmt,
+            &f.title,
         )?;
         row += 1;
+        let all_w: usize = widths.iter().sum();
         if report.warnings.is_empty() {
             ws.write_string(row, 0, lang.pick("None.", "なし。"))?;
         }
         for w in &report.warnings {
-            ws.write_string(row, 0, clip(w))?;
+            ws.merge_range(row, 0, row, last_col, &clip(w), &f.cell)?;
+            ws.set_row_height(row, (cell_lines(w, all_w) as f64) * 15.0 + 3.0)?;
             row += 1;
         }
-        for (i, w) in fwidths.iter().enumerate() {
-            widths[i] = widths[i].max(*w);
-        }
         apply_widths(ws, &widths)?;
+        page_setup(ws, &widths, None, report)?;
     }
 
     // One request sheet per enforcement point.
@@ -246,14 +405,11 @@ fn build(report: &Report) -> Result<Vec<u8>, XlsxError> {
             .iter()
             .map(|r| cols.iter().map(|c| r.cell(*c, lang)).collect())
             .collect();
-        let mut widths = vec![0; header.len()];
-        write_table(ws, 0, &header, &rows, &mut widths)?;
+        let widths = fit_widths(&header, &rows);
+        write_table(ws, &f, 0, &header, &rows, &widths)?;
         apply_widths(ws, &widths)?;
         ws.set_freeze_panes(1, 0)?;
-        ws.set_landscape();
-        ws.set_paper_size(9); // A4
-        ws.set_print_fit_to_pages(1, 0);
-        ws.set_repeat_rows(0, 0)?;
+        page_setup(ws, &widths, Some(0), report)?;
     }
     wb.save_to_buffer()
 }

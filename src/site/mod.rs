@@ -9,6 +9,7 @@
 
 pub mod internet;
 pub mod raw;
+pub mod request;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
@@ -108,6 +109,10 @@ impl EnforcementPoint {
 pub struct Site {
     /// Name.
     pub name: String,
+    /// What the site is (as written).
+    pub description: Option<Text>,
+    /// The change request's paperwork (`request:`).
+    pub request: request::Request,
     /// Where it came from.
     pub origin: String,
     /// Zones, `internet` last.
@@ -205,6 +210,21 @@ pub fn load(file: SourceFile, catalogs: &Catalogs) -> Result<Site> {
         problems.sort_by_key(|p| p.span.as_ref().map_or(0, |s| s.start));
         Err(Error::Invalid { file, problems })
     }
+}
+
+/// Whether `key` names a deployed product (`tmws`) or a requirement of one (`tmws/pac`): the
+/// keys of a request's `validity`.
+pub fn request_key_known(products: &[SiteProduct], catalogs: &Catalogs, key: &str) -> bool {
+    let (product, req) = match key.split_once('/') {
+        Some((p, r)) => (p, Some(r)),
+        None => (key, None),
+    };
+    products.iter().any(|p| p.product == product)
+        && req.is_none_or(|r| {
+            catalogs
+                .get(product)
+                .is_ok_and(|c| c.requirement(r).is_some())
+        })
 }
 
 /// The JSON Schema of site files.
@@ -726,6 +746,23 @@ impl Checker<'_> {
                     roles.insert(r.id.clone(), set);
                 }
             }
+            // Cloud services (typical zone `internet`) the site does not map are on the
+            // internet: without this the product's main flows would silently plan nothing.
+            for r in &cat.roles {
+                if !roles.contains_key(&r.id)
+                    && !not_deployed.contains(&r.id)
+                    && r.endpoints.is_empty()
+                    && r.zone == ZoneHint::Internet
+                    && let Some(inet) = zones.iter().find(|z| z.id == INTERNET)
+                {
+                    roles.insert(r.id.clone(), inet.set.clone());
+                    let (product, role) = (&cat.id, &r.id);
+                    self.warnings.push(tr!(
+                        "{product}.{role} is not mapped: as a cloud service it is taken to be on the internet (zone:internet); map it, or `[]` if it is not used",
+                        "{product}.{role} は未設定のため、クラウドサービスとしてインターネット上 (zone:internet) とみなしました。別の場所なら指定し、使わないなら `[]` と書いてください"
+                    ));
+                }
+            }
             products.push(SiteProduct {
                 product: cat.id.clone(),
                 options,
@@ -967,8 +1004,17 @@ impl Checker<'_> {
         }
 
         self.private_warning(&zones, &products, &outside);
+        let request = match raw.request {
+            Some(r) => {
+                let known = |k: &str| request_key_known(&products, catalogs, k);
+                request::check(r, self.file, &known, &mut self.problems)
+            }
+            None => request::Request::default(),
+        };
         Site {
             name: raw.name,
+            description: raw.description,
+            request,
             origin: self.file.name.clone(),
             zones,
             outside,

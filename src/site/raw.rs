@@ -39,6 +39,9 @@ pub struct RawSite {
     /// Host firewalls on a role's members.
     #[serde(default)]
     pub host_firewalls: Vec<RawHostFirewall>,
+    /// The change request's paperwork (申請者, 申請日, 有効期限, 承認欄, …) for `report`.
+    #[serde(default)]
+    pub request: Option<super::request::RawRequest>,
 }
 
 /// A zone.

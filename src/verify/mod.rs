@@ -100,6 +100,8 @@ pub struct Accepts {
     pub ports: BTreeMap<Protocol, PortSet>,
     /// Protocol → (ports, `product/requirement`), one entry per flow.
     pub why: BTreeMap<Protocol, Vec<(PortSet, String)>>,
+    /// Protocol → ports a catalog says must stay closed on this address (from some source).
+    pub closed: BTreeMap<Protocol, PortSet>,
 }
 
 impl Accepts {
@@ -131,11 +133,17 @@ pub fn accepts(plan: &Plan, addr: IpAddr) -> Accepts {
                 .push((f.ports.clone(), f.qualified()));
         }
     }
+    for c in &plan.closed {
+        if c.to.contains(addr) && !c.from.is_empty() {
+            a.closed.entry(c.protocol).or_default().extend(&c.ports);
+        }
+    }
     a
 }
 
-/// The must-be-closed sample of a destination: the ports just outside each accepted range and
-/// the well-known risky ports, minus everything it accepts from anyone.
+/// The must-be-closed sample of a destination: the ports just outside each accepted range, the
+/// well-known risky ports and the [`sample`] of the ports a catalog says must stay closed on it,
+/// minus everything it accepts from anyone.
 pub fn closed_sample(acc: &Accepts, protocol: Protocol) -> Vec<u16> {
     let empty = PortSet::new();
     let open = acc.ports.get(&protocol).unwrap_or(&empty);
@@ -153,6 +161,9 @@ pub fn closed_sample(acc: &Accepts, protocol: Protocol) -> Vec<u16> {
         Protocol::Udp => RISKY_UDP,
     };
     out.extend(risky.iter().copied());
+    if let Some(closed) = acc.closed.get(&protocol) {
+        out.extend(sample(closed));
+    }
     out.into_iter().filter(|p| !open.contains(*p)).collect()
 }
 

@@ -342,3 +342,19 @@ fn names_carry_the_zone_they_must_resolve_into() {
     assert!(ntp.addrs.contains(ip("8.8.8.8")));
     assert!(!ntp.addrs.contains(ip("10.10.0.4")));
 }
+
+#[test]
+fn closed_entries_join_the_sample_unless_accepted() {
+    let mut acc = Accepts::default();
+    acc.ports.insert(Protocol::Tcp, PortSet::single(5433));
+    acc.closed
+        .insert(Protocol::Tcp, PortSet::parse("5432-5433,8000").unwrap());
+    let closed = closed_sample(&acc, Protocol::Tcp);
+    assert!(
+        closed.contains(&5432) && closed.contains(&8000),
+        "{closed:?}"
+    );
+    // A required port wins over a closed entry.
+    assert!(!closed.contains(&5433));
+    assert!(!closed_sample(&acc, Protocol::Udp).contains(&5432));
+}

@@ -67,6 +67,9 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
                             )
                             .get(lang)
                         ));
+                        for w in &c.warnings {
+                            eprintln!("{}", w.get(lang));
+                        }
                     }
                     Err(e) => {
                         failed += 1;

@@ -3,8 +3,11 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod completions;
 pub mod diff;
 pub mod explain;
+pub mod fleet;
+pub mod init;
 pub mod listen;
 pub mod plan;
 pub mod ports;

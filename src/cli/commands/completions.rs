@@ -1,0 +1,72 @@
+//! `portplan completions SHELL` and `portplan man`: shell completion scripts and the man page,
+//! generated from the same clap definitions as `--help` (clap_complete, clap_mangen), so they
+//! never fall out of step with the commands.
+
+use clap::CommandFactory;
+
+use crate::cli::{Cli, Global};
+use crate::diag::{EXIT_OK, Error, Result};
+use crate::i18n::Lang;
+use crate::tr;
+
+/// A shell clap_complete writes completions for.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Shell {
+    /// Bash.
+    Bash,
+    /// Zsh.
+    Zsh,
+    /// Fish.
+    Fish,
+    /// PowerShell.
+    Powershell,
+    /// Elvish.
+    Elvish,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The shell: bash, zsh, fish, powershell or elvish / 対象のシェル
+    shell: Shell,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {}
+
+fn write_err(e: std::io::Error) -> Error {
+    Error::usage(
+        tr!(
+            "cannot write to stdout: {e}",
+            "標準出力に書き込めません: {e}"
+        ),
+        None,
+    )
+}
+
+pub fn run(args: Args, _g: &Global, _lang: Lang) -> Result<u8> {
+    use clap_complete::shells;
+    let mut cmd = Cli::command();
+    let mut out = Vec::new();
+    match args.shell {
+        Shell::Bash => clap_complete::generate(shells::Bash, &mut cmd, "portplan", &mut out),
+        Shell::Zsh => clap_complete::generate(shells::Zsh, &mut cmd, "portplan", &mut out),
+        Shell::Fish => clap_complete::generate(shells::Fish, &mut cmd, "portplan", &mut out),
+        Shell::Powershell => {
+            clap_complete::generate(shells::PowerShell, &mut cmd, "portplan", &mut out)
+        }
+        Shell::Elvish => clap_complete::generate(shells::Elvish, &mut cmd, "portplan", &mut out),
+    }
+    use std::io::Write;
+    std::io::stdout().write_all(&out).map_err(write_err)?;
+    Ok(EXIT_OK)
+}
+
+/// The man page (roff) on stdout: `portplan man > portplan.1`.
+pub fn run_man(_args: ManArgs, _g: &Global, _lang: Lang) -> Result<u8> {
+    let man = clap_mangen::Man::new(Cli::command());
+    let mut out = Vec::new();
+    man.render(&mut out).map_err(write_err)?;
+    use std::io::Write;
+    std::io::stdout().write_all(&out).map_err(write_err)?;
+    Ok(EXIT_OK)
+}
