@@ -485,6 +485,25 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "sql-server.yaml",
         include_str!("../../catalogs/sql-server.yaml"),
     ),
+    // The catalog library, second half (branch library2).
+    (
+        "jp1-base.yaml",
+        include_str!("../../catalogs/jp1-base.yaml"),
+    ),
+    ("scom.yaml", include_str!("../../catalogs/scom.yaml")),
+    ("scvmm.yaml", include_str!("../../catalogs/scvmm.yaml")),
+    ("zabbix.yaml", include_str!("../../catalogs/zabbix.yaml")),
+    (
+        "kubernetes.yaml",
+        include_str!("../../catalogs/kubernetes.yaml"),
+    ),
+    ("consul.yaml", include_str!("../../catalogs/consul.yaml")),
+    ("nomad.yaml", include_str!("../../catalogs/nomad.yaml")),
+    ("wazuh.yaml", include_str!("../../catalogs/wazuh.yaml")),
+    (
+        "proxmox-ve.yaml",
+        include_str!("../../catalogs/proxmox-ve.yaml"),
+    ),
 ];
 
 /// A set of catalogs, by product id.
