@@ -32,3 +32,4 @@ pub mod site;
 pub mod suggest;
 pub mod text;
 pub mod verify;
+pub mod web;
