@@ -265,11 +265,14 @@ async fn browser_flows() {
         .click()
         .await
         .unwrap();
-    let err = c
+    let err = match c
         .wait()
         .for_element(Locator::Css(&format!(".err-line[data-line=\"{line}\"]")))
         .await
-        .unwrap();
+    {
+        Ok(e) => e,
+        Err(e) => panic!("{e}: no error at line {line}: {}", source(&c).await),
+    };
     let text = err.text().await.unwrap();
     assert!(text.contains(&format!("broken.yaml:{line}:")), "{text}");
     assert!(text.contains("10.10.0.0/33"), "{text}");

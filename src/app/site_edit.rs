@@ -369,10 +369,11 @@ pub fn apply(file: &SourceFile, fields: &[(String, String)]) -> Result<String> {
             list.remove(i);
         }
     }
-    if new_zone != Node::Map(Vec::new()) {
+    // A new row counts once it has an id (the form always sends the new row's target).
+    if new_zone.get("id").is_some() {
         seq_mut(&mut root, "zones").push(new_zone);
     }
-    if new_fw != Node::Map(Vec::new()) {
+    if new_fw.get("id").is_some() {
         seq_mut(&mut root, "firewalls").push(new_fw);
     }
     serde_saphyr::to_string(&root).map_err(|e| {

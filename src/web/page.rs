@@ -134,7 +134,7 @@ pub fn layout(s: &Shared, req: &Req, title: &str, site: Option<&str>, body: &str
         out,
         "<!doctype html>\n<html lang=\"{code}\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{t} — portplan</title><link rel=\"stylesheet\" href=\"/assets/app.css\">\
+<title>{t} — portplan</title><link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"/assets/app.css\">\
 <script src=\"/assets/app.js\" defer></script></head>\n\
 <body data-csrf=\"{csrf}\" data-lang=\"{code}\"><header><a class=\"brand\" href=\"{home}\">portplan</a><nav>",
         code = lang.code(),
@@ -180,7 +180,7 @@ pub fn message(status: StatusCode, lang: Lang, text: &str) -> Response {
     (
         status,
         Html(format!(
-            "<!doctype html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>portplan</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head><body><main><p class=\"error\">{}</p></main></body></html>\n",
+            "<!doctype html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>portplan</title><link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"/assets/app.css\"></head><body><main><p class=\"error\">{}</p></main></body></html>\n",
             lang.code(),
             esc(text)
         )),
