@@ -96,7 +96,7 @@ impl Node {
             t => t
                 .parse::<i64>()
                 .ok()
-                .filter(|_| !t.starts_with('+') && !(t.len() > 1 && t.starts_with('0')))
+                .filter(|_| !(t.starts_with('+') || t.len() > 1 && t.starts_with('0')))
                 .map_or_else(|| Node::Str(t.to_string()), Node::Int),
         }
     }

@@ -55,9 +55,8 @@ fn item(l: &Located, lines: &[&str], name: Option<&str>, lang: Lang) -> String {
         (Some(line), col) => {
             let _ = write!(
                 out,
-                "<li class=\"err-line\" data-line=\"{line}\"><span class=\"where\">{}{}:{line}:{}</span> {}",
+                "<li class=\"err-line\" data-line=\"{line}\"><span class=\"where\">{}:{line}:{}</span> {}",
                 esc(name.unwrap_or("")),
-                if name.is_some() { "" } else { "" },
                 col.unwrap_or(1),
                 esc(&l.message)
             );

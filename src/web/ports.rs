@@ -106,7 +106,7 @@ fn form(cats: &Catalogs, req: &Req, preq: &PortsRequest, report: Option<&PortsRe
         esc(lang.pick("Products", "製品"))
     );
     for c in cats.iter() {
-        let checked = preq.products.iter().any(|p| *p == c.id);
+        let checked = preq.products.contains(&c.id);
         let _ = write!(
             out,
             "<label><input type=\"checkbox\" name=\"p\" value=\"{id}\"{}> {} <code>{id}</code></label> ",

@@ -36,7 +36,9 @@ pub const TARGETS: [Target; 5] = [
     Target::Firewalld,
 ];
 
-/// The site a request names (`s`), or the one the server opened; `Err` is the page to show.
+/// The site a request names (`s`), or the one the server opened; `Err` is the page to show
+/// (a response is large, but it is the rare path and is returned at once).
+#[allow(clippy::result_large_err)]
 pub fn doc_of(s: &Shared, req: &Req) -> std::result::Result<(String, Arc<Doc>), Response> {
     let id = req
         .get("s")
