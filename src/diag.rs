@@ -77,6 +77,20 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
+/// A problem as [`Error::located`] gives it: where (1-based, when known) and what, in one
+/// language, control characters made visible.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Located {
+    /// Line, from 1.
+    pub line: Option<usize>,
+    /// Column in characters, from 1.
+    pub column: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
 /// One problem at one place in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -221,6 +235,60 @@ impl Error {
                 .get(lang)
                 .to_string()
             }
+        }
+    }
+
+    /// Each problem with its 1-based line and column (when known), its message and help in
+    /// `lang`: what [`Error::plain`] prints, as data, so a page can put a message next to its
+    /// line. At most [`MAX_SHOWN`] problems, then one unlocated entry with how many more.
+    pub fn located(&self, lang: Lang) -> Vec<Located> {
+        let one =
+            |line_col: Option<(usize, usize)>, message: String, help: Option<String>| Located {
+                line: line_col.map(|l| l.0),
+                column: line_col.map(|l| l.1),
+                message,
+                help,
+            };
+        match self {
+            Error::Invalid { file, problems } => {
+                let mut out: Vec<Located> = problems
+                    .iter()
+                    .take(MAX_SHOWN)
+                    .map(|p| {
+                        one(
+                            p.span.as_ref().map(|s| file.line_col(s.start)),
+                            escape_line(p.message.get(lang)).into_owned(),
+                            p.help
+                                .as_ref()
+                                .map(|h| escape_line(h.get(lang)).into_owned()),
+                        )
+                    })
+                    .collect();
+                if let Some(more) = more_problems(problems.len()) {
+                    out.push(one(None, more.get(lang).to_string(), None));
+                }
+                out
+            }
+            Error::Yaml { file, error } => {
+                let at = error
+                    .location()
+                    .filter(|l| l.line() > 0)
+                    .map(|l| (l.line() as usize, l.column() as usize));
+                let quote = parses_as_mapping(&file.text) == Some(true);
+                let cause = yaml_message(error, quote);
+                let message = tr!(
+                    "cannot read this YAML: {}",
+                    "この YAML を読み込めません: {}",
+                    escape_line(cause.get(lang))
+                );
+                vec![one(at, message.get(lang).to_string(), None)]
+            }
+            Error::Usage { message, help } => vec![one(
+                None,
+                escape_line(message.get(lang)).into_owned(),
+                help.as_ref().map(|h| escape_line(h.get(lang)).into_owned()),
+            )],
+            Error::Io { .. } => vec![one(None, self.plain(lang), None)],
         }
     }
 
@@ -755,6 +823,12 @@ pub fn read_text(path: &Path) -> Result<String> {
         ));
     }
     String::from_utf8(bytes).map_err(|e| not_utf8(&name, e))
+}
+
+/// Bytes received some other way (a web upload) as UTF-8 text, with the same located error as
+/// [`read_text`] when they are not.
+pub fn text_from_bytes(name: &str, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| not_utf8(&safe_name(name), e))
 }
 
 fn not_utf8(name: &str, e: std::string::FromUtf8Error) -> Error {

@@ -34,3 +34,4 @@ pub mod site;
 pub mod suggest;
 pub mod text;
 pub mod verify;
+pub mod web;

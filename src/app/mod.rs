@@ -13,6 +13,7 @@ pub mod plan;
 pub mod ports;
 pub mod render;
 pub mod report;
+pub mod site_edit;
 pub mod verify;
 
 use crate::catalog::Catalogs;

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use crate::app::Context;
 use crate::catalog::Catalogs;
 use crate::diag::{Error, Result};
-use crate::flows::{Deployment, PortsReport, ports_report};
+use crate::flows::{Deployment, Inactive, PortsReport, ports_report};
 use crate::i18n::Text;
 use crate::suggest::closest;
 use crate::tr;
@@ -25,6 +25,41 @@ pub struct PortsRequest {
 pub fn ports(ctx: &Context, req: &PortsRequest) -> Result<PortsReport> {
     let deps = deployments(&ctx.catalogs, &req.products, &req.set, &req.roles)?;
     Ok(ports_report(&deps))
+}
+
+/// A requirement of a product asked for that yields no flow, and why ("why not open").
+#[derive(Debug, Clone)]
+pub struct NotNeeded {
+    /// Product id.
+    pub product: String,
+    /// Requirement id (unqualified).
+    pub requirement: String,
+    /// What it would be for.
+    pub purpose: Text,
+    /// Vendor document row, `doc#row`.
+    pub source: String,
+    /// Why it is off.
+    pub why: Inactive,
+}
+
+/// Every requirement of the products asked for that is off under the request's options and
+/// roles, in catalog order, with the reason.
+pub fn why_not(ctx: &Context, req: &PortsRequest) -> Result<Vec<NotNeeded>> {
+    let deps = deployments(&ctx.catalogs, &req.products, &req.set, &req.roles)?;
+    Ok(deps
+        .iter()
+        .flat_map(|d| {
+            d.catalog.requirements.iter().filter_map(move |r| {
+                d.why_inactive(r).map(|why| NotNeeded {
+                    product: d.catalog.id.clone(),
+                    requirement: r.id.clone(),
+                    purpose: r.purpose.clone(),
+                    source: r.source.to_string(),
+                    why,
+                })
+            })
+        })
+        .collect())
 }
 
 /// Resolve products, `--set` and `--roles` into deployments.

@@ -81,6 +81,8 @@ enum Command {
     ///
     /// テキスト形式は標準出力へ (-o を指定するとファイルへ)。XLSX には -o が必要です。
     Report(commands::report::Args),
+    /// A local web UI: ports, site editor, plan, downloads (http://localhost:8470) / ローカルの Web UI
+    Serve(commands::serve::Args),
     /// Print the JSON Schema of site files / サイト定義の JSON Schema
     SiteSchema(commands::site_schema::Args),
     /// Write a commented starter site for the products you use / サイト定義のひな形を作成
@@ -200,6 +202,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<u8> {
         Command::Listen(args) => commands::listen::run(args, &g, lang),
         Command::Probe(args) => commands::probe::run(args, &g, lang),
         Command::Report(args) => commands::report::run(args, &g, lang),
+        Command::Serve(args) => commands::serve::run(args, &g, lang),
         Command::SiteSchema(args) => commands::site_schema::run(args, &g, lang),
         Command::Init(args) => commands::init::run(args, &g, lang),
         Command::Completions(args) => commands::completions::run(args, &g, lang),

@@ -10,21 +10,34 @@ use crate::portset::range_string;
 use crate::text::{because_text, severity_text};
 
 /// One line of the "why" table: a port range of one flow.
-struct Row {
-    group: (String, String),
-    from: String,
-    to: String,
-    protocol: String,
-    port: String,
-    service: String,
-    purpose: String,
-    when: String,
-    source: String,
-    requirement: String,
-    product: String,
+pub struct Row {
+    /// (from, to) role ids: rows of one group sit together.
+    pub group: (String, String),
+    /// Initiating role's name.
+    pub from: String,
+    /// Accepting role's name.
+    pub to: String,
+    /// Protocol.
+    pub protocol: String,
+    /// Port or range.
+    pub port: String,
+    /// IANA service name, `-`, or "(range)".
+    pub service: String,
+    /// What for.
+    pub purpose: String,
+    /// The conditions that held.
+    pub when: String,
+    /// Vendor document row.
+    pub source: String,
+    /// `product/requirement`.
+    pub requirement: String,
+    /// Product id.
+    pub product: String,
 }
 
-fn rows(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> Vec<Row> {
+/// The rows of the "why" table, grouped by product and role pair, then by protocol and port:
+/// the same rows for the table, Markdown, CSV, XLSX and the web page.
+pub fn rows(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> Vec<Row> {
     // Group by (product, from, to) in first-appearance order, then by protocol and port.
     // One pass with an index (a hostile catalog has a million role pairs).
     // (product, from, to) → its flows.
@@ -150,7 +163,8 @@ fn closed_lines(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> Vec<St
         .collect()
 }
 
-fn header(lang: Lang) -> Vec<String> {
+/// The column headers of [`rows`] (without product and requirement).
+pub fn header(lang: Lang) -> Vec<String> {
     [
         lang.pick("From", "送信元"),
         lang.pick("To", "宛先"),
@@ -342,4 +356,56 @@ fn csv(report: &PortsReport, catalogs: &Catalogs, lang: Lang) -> String {
         })
         .collect();
     csv_text(&header, &data)
+}
+
+/// The port table as an XLSX workbook: one sheet of the rows of [`rows`] (with product and
+/// requirement), one of the options, one of the findings. Cells are written as strings, so a
+/// spreadsheet never evaluates them.
+pub fn xlsx(
+    report: &PortsReport,
+    catalogs: &Catalogs,
+    lang: Lang,
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::{Format as XFormat, Workbook};
+    let bold = XFormat::new().set_bold();
+    let mut wb = Workbook::new();
+    let sheet = wb.add_worksheet();
+    sheet.set_name(lang.pick("Ports", "ポート"))?;
+    let mut head = header(lang);
+    head.push(lang.pick("Requirement", "要件").to_string());
+    for (c, h) in head.iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, h, &bold)?;
+    }
+    for (i, r) in rows(report, catalogs, lang).iter().enumerate() {
+        let cells = [
+            &r.from,
+            &r.to,
+            &r.protocol,
+            &r.port,
+            &r.service,
+            &r.purpose,
+            &r.when,
+            &r.source,
+            &r.requirement,
+        ];
+        for (c, v) in cells.iter().enumerate() {
+            sheet.write_string(i as u32 + 1, c as u16, crate::escape::escape_controls(v))?;
+        }
+    }
+    sheet.autofit();
+    let opts = wb.add_worksheet();
+    opts.set_name(lang.pick("Options", "オプション"))?;
+    for (i, l) in options_lines(report, catalogs, lang).iter().enumerate() {
+        opts.write_string(i as u32, 0, crate::escape::escape_controls(l))?;
+    }
+    opts.autofit();
+    let fs = wb.add_worksheet();
+    fs.set_name(lang.pick("Findings", "指摘事項"))?;
+    for (i, f) in report.findings.iter().enumerate() {
+        let row = i as u32;
+        fs.write_string(row, 0, severity_text(f.severity, lang))?;
+        fs.write_string(row, 1, crate::escape::escape_controls(&f.requirement))?;
+        fs.write_string(row, 2, crate::escape::escape_controls(f.message.get(lang)))?;
+    }
+    wb.save_to_buffer()
 }

@@ -15,4 +15,5 @@ pub mod ports;
 pub mod probe;
 pub mod render;
 pub mod report;
+pub mod serve;
 pub mod site_schema;
