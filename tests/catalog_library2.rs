@@ -50,6 +50,7 @@ const CATALOGS: &[(&str, &[&str])] = &[
         &["enrollment=false", "syslog=none", "api_admin=false"],
     ),
     ("proxmox-ve", &["vnc_console=false", "spice=false"]),
+    ("nps", &["accounting=false"]),
 ];
 
 fn sets_of(id: &str) -> &'static [&'static str] {
@@ -304,6 +305,36 @@ fn proxmox_cluster_traffic_only_in_a_cluster_and_never_rpcbind() {
         assert!(
             !opens(&cluster, f, t, p, 111),
             "{f} -> {t} {p} opens rpcbind"
+        );
+    }
+}
+
+#[test]
+fn nps_legacy_ports_only_when_asked_and_ports_follow_the_options() {
+    let default = opened("nps", &[]);
+    assert!(opens(&default, "radius_client", "nps", "udp", 1812));
+    assert!(opens(&default, "radius_client", "nps", "udp", 1813));
+    for port in [1645, 1646] {
+        assert!(!opens(&default, "radius_client", "nps", "udp", port));
+    }
+    assert!(!opens(&default, "radius_client", "nps", "tcp", 1812));
+    let legacy = opened("nps", &["legacy_ports=true"]);
+    for port in [1645, 1646, 1812, 1813] {
+        assert!(
+            opens(&legacy, "radius_client", "nps", "udp", port),
+            "{port}"
+        );
+    }
+    let moved = opened(
+        "nps",
+        &["auth_port=11812", "accounting=false", "legacy_ports=true"],
+    );
+    assert!(opens(&moved, "radius_client", "nps", "udp", 11812));
+    assert!(opens(&moved, "radius_client", "nps", "udp", 1645));
+    for port in [1812, 1813, 1646] {
+        assert!(
+            !opens(&moved, "radius_client", "nps", "udp", port),
+            "{port}"
         );
     }
 }

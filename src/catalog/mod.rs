@@ -504,6 +504,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "proxmox-ve.yaml",
         include_str!("../../catalogs/proxmox-ve.yaml"),
     ),
+    ("nps.yaml", include_str!("../../catalogs/nps.yaml")),
 ];
 
 /// A set of catalogs, by product id.
