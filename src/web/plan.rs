@@ -257,6 +257,7 @@ pub async fn page(State(s): State<Shared>, req: Req) -> Response {
     let rreq = ReportRequest {
         point: None,
         diff_from,
+        request: None,
     };
     match app::report::report(&s.ctx, loaded, &rreq, lang) {
         Ok(report) => {
@@ -335,6 +336,7 @@ pub async fn report(State(s): State<Shared>, req: Req) -> Response {
         let rreq = ReportRequest {
             point: req.get("point").map(String::from),
             diff_from: None,
+            request: None,
         };
         let r = match app::report::report(&s.ctx, l, &rreq, req.lang) {
             Ok(r) => r,
