@@ -145,7 +145,7 @@ fn device_nodes_stay_devices() {
             .success();
     }
     portplan()
-        .args(["report", HQ, "-o", null.to_str().unwrap()])
+        .args(["report", HQ, "--format", "md", "-o", null.to_str().unwrap()])
         .assert()
         .success();
     let err = failure(&[

@@ -1114,7 +1114,7 @@ mod tests {
         let r = hq_edited(
             |t| {
                 format!(
-                    "{t}\nrequest:\n  number_prefix: NET-2026-\n  applicant: 山田 太郎\n  department: {{en: IT, ja: 情報システム部}}\n  date: 2026-12-01\n  planned_date: 2026-12-15\n  valid_until: 2027-12-31\n  validity: {{tmws: 2027-03-31, tmws/pac: 2026-12-31}}\n  purpose: DeviceLock と TMWS の導入\n  approvers: [部長, 課長, 担当]\n"
+                    "{t}\nrequest:\n  number_prefix: NET-2026-\n  applicant: 山田 太郎\n  department: {{en: IT, ja: 情報システム部}}\n  date: 2026-12-01\n  planned_date: 2026-12-15\n  valid_until: 2027-12-31\n  validity: {{tmws: 2027-03-31, tmws/pac-file: 2026-12-31}}\n  purpose: DeviceLock と TMWS の導入\n  approvers: [部長, 課長, 担当]\n"
                 )
             },
             Lang::Ja,

@@ -208,7 +208,8 @@ fn roles_on_the_internet_warn_about_unclaimed_private_ranges() {
         .collect();
     assert_eq!(w.len(), 1, "{:?}", s.warnings);
     assert!(
-        w[0].en.starts_with("tmws.cloud stand for the internet")
+        w[0].en.starts_with("tmws.cloud")
+            && w[0].en.contains("stand for the internet")
             && w[0]
                 .en
                 .contains("10.0.0.0/8 (private, RFC 1918) outside the zones")
