@@ -969,7 +969,7 @@ pub fn build_diff(
         let before = old.0.products.iter().find(|p| p.id == o.product).map(|p| {
             p.options
                 .iter()
-                .find(|(id, _)| id.to_string() == o.option)
+                .find(|(id, _)| o.option == *id)
                 .map_or_else(String::new, |(_, v)| v.to_string())
         });
         o.before = match before {

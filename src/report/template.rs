@@ -307,7 +307,7 @@ impl Cell {
             attrs,
             inner: Some(format!(
                 "<is><t xml:space=\"preserve\">{}</t></is>",
-                escape(&xml_safe(text))
+                escape(xml_safe(text))
             )),
         }
     }
