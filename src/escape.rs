@@ -115,6 +115,24 @@ pub fn same_length_safe(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Text for XML content and attribute values (the JUnit reports of `probe` and `fleet merge`):
+/// the five predefined entities; a control character XML 1.0 cannot carry becomes `?`.
+pub fn xml_text(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => o.push('?'),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -161,21 +161,7 @@ fn table(r: &FleetReport, wrap: bool, lang: Lang) -> String {
     out
 }
 
-fn xml(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => o.push('?'),
-            c => o.push(c),
-        }
-    }
-    o
-}
+use crate::escape::xml_text as xml;
 
 /// JUnit: one suite per enforcement point, one test case per row; a failing row is a failure
 /// listing its failed pairs.

@@ -545,22 +545,7 @@ fn probe_table(r: &ProbeReport, wrap: bool, lang: Lang) -> String {
     out
 }
 
-fn xml(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            // Characters XML 1.0 cannot carry.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => o.push('?'),
-            c => o.push(c),
-        }
-    }
-    o
-}
+use crate::escape::xml_text as xml;
 
 /// JUnit XML: one suite per destination, one test case per check, skipped flows as skipped.
 fn junit(r: &ProbeReport, lang: Lang) -> String {
