@@ -496,3 +496,108 @@ fn bad_choice_port_maps_are_errors() {
         "{err}"
     );
 }
+
+/// Runs portplan in this crate's directory and returns (exit code, stdout).
+fn run(args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_portplan"))
+        .args(args)
+        .output()
+        .expect("portplan");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// A port the catalog says must stay closed fails the audit when the ruleset accepts it, even
+/// with excess allowed, citing the vendor's row and saying what the port is for; the rendered
+/// ruleset, and one that drops it, pass.
+#[test]
+fn audit_reports_a_must_stay_closed_port_the_ruleset_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let audit = |ruleset: &str, extra: &[&str]| {
+        let mut a = vec![
+            "--catalog-dir",
+            CATS,
+            "audit",
+            SITE,
+            "--for",
+            "fw",
+            "--ruleset",
+            ruleset,
+        ];
+        a.extend_from_slice(extra);
+        run(&a)
+    };
+    // Accepts everything: the database port is open.
+    let open = write(
+        "open.rules",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+    );
+    let (code, out) = audit(&open, &["--allow-excess", "--format", "json"]);
+    assert_eq!(code, 1, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let closed = v["closed"].as_array().unwrap();
+    assert_eq!(closed.len(), 1, "{v:#}");
+    assert_eq!(closed[0]["requirement"], "gaps/db-local");
+    assert_eq!(closed[0]["source"], "gaps.txt#2");
+    assert_eq!(closed[0]["certain"], true);
+    assert_eq!(closed[0]["witness"]["dport"], 5432);
+    assert_eq!(closed[0]["witness"]["dst"], "10.72.0.10");
+    assert_eq!(v["ok"], false);
+    let (_, t) = audit(&open, &["--allow-excess", "--lang", "ja"]);
+    assert!(
+        t.contains("閉じておくべきポートが許可されている") && t.contains("データベース (内部専用)"),
+        "{t}"
+    );
+    let (_, csv) = audit(&open, &["--format", "csv"]);
+    assert!(
+        csv.lines().any(|l| l.starts_with("closed,yes,forward")),
+        "{csv}"
+    );
+
+    // The same, but the database port dropped first: excess remains, nothing must-be-closed.
+    let dropped = write(
+        "dropped.rules",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -d 10.72.0.10/32 -p tcp -m tcp --dport 5432 -j DROP\nCOMMIT\n",
+    );
+    let (code, out) = audit(&dropped, &["--allow-excess", "--format", "json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(v.get("closed").is_none(), "{v:#}");
+    assert_eq!(code, 0, "{v:#}");
+
+    // A rate limit in front of the drop: it may or may not match, so the port is possibly open.
+    let limited = write(
+        "limited.rules",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -d 10.72.0.10/32 -p tcp -m tcp --dport 5432 -m limit --limit 5/min -j DROP\nCOMMIT\n",
+    );
+    let (code, out) = audit(&limited, &["--allow-excess", "--format", "json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["closed"][0]["certain"], false, "{v:#}");
+    assert_eq!(code, 1);
+
+    // The rendered ruleset implements the plan: nothing closed is accepted.
+    let (code, rendered) = run(&[
+        "--catalog-dir",
+        CATS,
+        "render",
+        SITE,
+        "--for",
+        "fw",
+        "--target",
+        "iptables",
+        "--mode",
+        "replace",
+    ]);
+    assert_eq!(code, 0, "{rendered}");
+    let r = write("rendered.rules", &rendered);
+    let (code, out) = audit(&r, &["--format", "json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(v.get("closed").is_none(), "{v:#}");
+    assert_eq!(code, 0, "{v:#}");
+}

@@ -295,6 +295,29 @@ fn check_one(tag: &str, e: &Entry, seed: u64) -> Result<Outcome, String> {
             },
         )
         .map_err(|_| "exhausted".to_string())?;
+        // The sliced engine's findings are the whole evaluation's (the default).
+        let pp = plan(host, p);
+        let sliced = portplan::audit::audit_with(
+            &rs,
+            Point {
+                plan: &pp,
+                host,
+                interfaces: None,
+            },
+            &[24, 26],
+            portplan::audit::Engine::Sliced,
+        )
+        .map_err(|_| "exhausted".to_string())?;
+        let norm = |r: &portplan::audit::AuditReport| {
+            let mut r = r.clone();
+            r.not_analysed.sort();
+            serde_json::to_string(&r).unwrap_or_default()
+        };
+        if norm(&sliced) != norm(&report) {
+            out.wrong.push(format!(
+                "the sliced audit differs from the whole one (required openings: {p})"
+            ));
+        }
         if !p {
             for s in &report.shadowed {
                 if s.origin.contains("element") {

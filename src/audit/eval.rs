@@ -30,6 +30,7 @@ use std::collections::HashMap;
 use crate::audit::model::{
     Chain, ChainType, Effect, Families, Hook, Match, Prim, Ruleset, Verdict,
 };
+use crate::audit::slice::{Leaf, Rw, rule_hull};
 use crate::packet::{CtState, Field, PORT_PROTOS, R, Set, Space};
 
 /// Which way packets go.
@@ -156,6 +157,8 @@ pub struct PathResult {
     pub changed: bool,
     /// Rules whose removal changes nothing (only when `exact`).
     pub redundant: Vec<(usize, usize)>,
+    /// Chains evaluated, with the context they were evaluated in.
+    pub visited: Vec<(usize, HookCtx)>,
     /// Remarks by location.
     pub notes: Vec<(String, String)>,
 }
@@ -185,6 +188,11 @@ struct Eval<'a> {
     stack: Vec<usize>,
     notes: Vec<(String, String)>,
     path_any: Set,
+    /// Only rules whose bounds meet this leaf's box can match (see [`crate::audit::slice`]).
+    leaf: Option<&'a Leaf>,
+    /// Which addresses NAT has rewritten in some packet evaluated so far.
+    rw: Rw,
+    visited: Vec<(usize, HookCtx)>,
 }
 
 impl Eval<'_> {
@@ -203,6 +211,20 @@ impl Eval<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The first rule of chain `ci` from `from` on that can match a packet being evaluated.
+    fn next_rule(&self, ci: usize, from: usize) -> Option<usize> {
+        let n = self.rs.chains[ci].rules.len();
+        match self.leaf {
+            None => (from < n).then_some(from),
+            Some(l) if self.rw == Rw::default() => l.rules_of(ci, from).next(),
+            Some(l) => (from..n).find(|ri| {
+                rule_hull(self.rs, ci, *ri, self.rw)
+                    .of(l.v6)
+                    .is_some_and(|b| b.overlaps(&l.bx))
+            }),
+        }
     }
 
     fn compile(&mut self, ci: usize, ri: usize, ctx: HookCtx) -> R<(Set, Set)> {
@@ -250,11 +272,13 @@ impl Eval<'_> {
                     }
                 }
                 Effect::Dnat => {
+                    self.rw.dst = true;
                     self.tainted = s.or(&self.tainted, &out)?;
                     let o = s.assign(&out, Field::RwDst, 1)?;
                     s.assign(&o, Field::CtDnat, 1)?
                 }
                 Effect::Snat => {
+                    self.rw.src = true;
                     let o = s.assign(&out, Field::RwSrc, 1)?;
                     s.assign(&o, Field::CtSnat, 1)?
                 }
@@ -289,12 +313,18 @@ impl Eval<'_> {
         if self.record && !self.reached.contains(&ci) {
             self.reached.push(ci);
         }
+        if self.record && !self.visited.contains(&(ci, ctx)) {
+            self.visited.push((ci, ctx));
+        }
         self.stack.push(ci);
         let rs = self.rs;
         let chain: &Chain = &rs.chains[ci];
         let (mut acc, mut drop, mut ret) = (s.none(), s.none(), s.none());
         let mut live = input;
-        for (ri, rule) in chain.rules.iter().enumerate().skip(start) {
+        let mut next = start;
+        while let Some(ri) = self.next_rule(ci, next) {
+            next = ri + 1;
+            let rule = &chain.rules[ri];
             let (must, may) = self.compile(ci, ri, ctx)?;
             if self.record {
                 let could = !s.is_empty(&s.and(&may, &self.path_any)?);
@@ -541,6 +571,19 @@ fn bases(rs: &Ruleset, hook: &Hook) -> Vec<usize> {
 
 /// Evaluate the path `kind` for the packets `universe` (entering packets).
 pub fn eval_path(space: &Space, rs: &Ruleset, kind: PathKind, universe: &Set) -> R<PathResult> {
+    eval_path_in(space, rs, kind, universe, None)
+}
+
+/// [`eval_path`] for a `universe` inside `leaf`'s box, meeting only the leaf's rules: the
+/// result is [`eval_path`]'s restricted to the universe, except that `could_match` is only
+/// known for the leaf's rules (the others match no packet of the leaf).
+pub fn eval_path_in(
+    space: &Space,
+    rs: &Ruleset,
+    kind: PathKind,
+    universe: &Set,
+    leaf: Option<&Leaf>,
+) -> R<PathResult> {
     let s = space;
     let mut ev = Eval {
         space,
@@ -558,6 +601,9 @@ pub fn eval_path(space: &Space, rs: &Ruleset, kind: PathKind, universe: &Set) ->
         stack: Vec::new(),
         notes: Vec::new(),
         path_any: s.and(&s.exists(universe, &crate::packet::MUTABLE)?, &s.all())?,
+        leaf,
+        rw: Rw::default(),
+        visited: Vec::new(),
     };
     let mut live = universe.clone();
     let mut dropped = s.none();
@@ -656,6 +702,7 @@ pub fn eval_path(space: &Space, rs: &Ruleset, kind: PathKind, universe: &Set) ->
         exact: ev.exact,
         changed: ev.changed,
         redundant,
+        visited: ev.visited,
         notes: ev.notes,
     })
 }
@@ -687,4 +734,39 @@ pub fn path_universe(space: &Space, rs: &Ruleset, kind: PathKind) -> R<Set> {
         PathKind::Output => s.diff(&s.and(&u, &none_in)?, &none_out)?,
     };
     Ok(u)
+}
+
+/// A fixed order of the rules and policies that can accept on path `kind`: the order a walk of
+/// the ruleset meets them (hooks in path order, base chains by priority, rules in order, a jump's
+/// chain at its first jump, a base chain's policy after its rules), then "no chain". Excess is
+/// attributed in this order, so it does not depend on which packets are evaluated together.
+pub fn blame_order(rs: &Ruleset, kind: PathKind) -> HashMap<Blame, usize> {
+    fn walk(rs: &Ruleset, ci: usize, seen: &mut Vec<bool>, out: &mut HashMap<Blame, usize>) {
+        seen[ci] = true;
+        let chain = &rs.chains[ci];
+        for (ri, r) in chain.rules.iter().enumerate() {
+            let n = out.len();
+            out.entry(Blame::Rule(ci, ri)).or_insert(n);
+            if let Verdict::Jump(t) | Verdict::Goto(t) = &r.verdict
+                && let Some(ti) = rs.find(chain, t)
+                && !seen[ti]
+            {
+                walk(rs, ti, seen, out);
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    let mut seen = vec![false; rs.chains.len()];
+    for hook in kind.hooks() {
+        for ci in bases(rs, hook) {
+            if !seen[ci] {
+                walk(rs, ci, &mut seen, &mut out);
+            }
+            let n = out.len();
+            out.entry(Blame::Policy(ci)).or_insert(n);
+        }
+    }
+    let n = out.len();
+    out.insert(Blame::NoChain, n);
+    out
 }

@@ -12,6 +12,9 @@
 //!   connection's later packets, or its replies; *certain* when no resolution accepts it;
 //! * *excess*: new connections possibly accepted that no requirement needs, per accepting rule
 //!   or policy; *certain* when accepted whatever the unknowns do;
+//! * *closed*: a port the catalogs say must stay closed here (`closed:` entries) that the
+//!   ruleset possibly accepts, with the vendor's row and the port's purpose; the audit fails on
+//!   it even when excess is allowed;
 //! * *shadowed*: rules no packet can reach (proven under every resolution);
 //! * *redundant*: rules whose removal changes nothing (only when everything is exact).
 //!
@@ -21,22 +24,24 @@
 //! otherwise every interface is possible, so interface-dependent findings are *possible*.
 //! On a host firewall, loopback is infrastructure, never excess or required.
 
+mod compare;
 pub mod eval;
 pub mod ipset;
 pub mod iptables;
 pub mod model;
 pub mod nft;
+pub mod slice;
 
 use serde::Serialize;
 
 use crate::addr::AddrSet;
 use crate::catalog::Protocol;
 use crate::i18n::Text;
-use crate::packet::{CtState, Exhausted, Field, Packet, R, Set, Space, tcp};
-use crate::plan::{Direction, Opening, PointPlan};
+use crate::packet::{Exhausted, Packet};
+use crate::plan::PointPlan;
 use crate::tr;
-use eval::{Blame, PathKind, PathResult, eval_path, path_universe};
-use model::{Hook, Ruleset, Verdict};
+pub use compare::Engine;
+use model::{Hook, Ruleset};
 
 /// Input format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,6 +229,31 @@ pub struct Excess {
     pub certain: bool,
 }
 
+/// A port the catalogs say must stay closed at this point, which the ruleset accepts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Closed {
+    /// Hook that filters the path.
+    pub hook: Hook,
+    /// `product/id` of the catalog's closed entry.
+    pub requirement: String,
+    /// `doc#row` of the vendor's statement.
+    pub source: String,
+    /// What the port is for.
+    pub purpose: Text,
+    /// Sources.
+    pub from: Vec<String>,
+    /// Destinations.
+    pub to: Vec<String>,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// Ports.
+    pub ports: Vec<String>,
+    /// A new connection to it that the ruleset accepts (or may accept).
+    pub witness: Packet,
+    /// True when accepted whatever the unknowns do.
+    pub certain: bool,
+}
+
 /// The audit of one enforcement point.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditReport {
@@ -231,6 +261,10 @@ pub struct AuditReport {
     pub point: String,
     /// Required openings not certainly permitted.
     pub missing: Vec<Missing>,
+    /// Ports that must stay closed but are possibly accepted: the audit fails on them even
+    /// when excess is allowed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub closed: Vec<Closed>,
     /// Permitted traffic without a requirement.
     pub excess: Vec<Excess>,
     /// Rules no packet reaches.
@@ -244,7 +278,9 @@ pub struct AuditReport {
 impl AuditReport {
     /// Whether the ruleset matches the plan (with `allow_excess`, only missing counts).
     pub fn ok(&self, allow_excess: bool) -> bool {
-        self.missing.is_empty() && (allow_excess || self.excess.is_empty())
+        self.missing.is_empty()
+            && self.closed.is_empty()
+            && (allow_excess || self.excess.is_empty())
     }
 }
 
@@ -262,188 +298,6 @@ pub struct Point<'a> {
     pub host: bool,
     /// The interfaces of a network firewall, when the site says.
     pub interfaces: Option<&'a Interfaces>,
-}
-
-fn addr_set(space: &Space, a: &AddrSet, f: Field) -> R<Set> {
-    let mut s = space.none();
-    for n in a.nets() {
-        s = space.or(&s, &space.net(f, &n)?)?;
-    }
-    Ok(s)
-}
-
-fn ports_set(space: &Space, o: &Opening, f: Field) -> R<Set> {
-    let mut ports = space.none();
-    for r in o.ports.ranges() {
-        ports = space.or(
-            &ports,
-            &space.range(f, u32::from(*r.start()), u32::from(*r.end()))?,
-        )?;
-    }
-    Ok(ports)
-}
-
-fn proto_of(o: &Opening) -> u128 {
-    match o.protocol {
-        Protocol::Tcp => 6,
-        Protocol::Udp => 17,
-    }
-}
-
-/// Address sets as packet sets, built once each (a plan repeats the same sides).
-#[derive(Default)]
-struct AddrCache(std::collections::HashMap<(AddrSet, bool), Set>);
-
-impl AddrCache {
-    fn get(&mut self, s: &Space, a: &AddrSet, f: Field) -> R<Set> {
-        let key = (a.clone(), f == Field::Src);
-        if let Some(x) = self.0.get(&key) {
-            return Ok(x.clone());
-        }
-        let x = addr_set(s, a, f)?;
-        self.0.insert(key, x.clone());
-        Ok(x)
-    }
-}
-
-/// The packets of an opening at one stage (entry packets, any interface).
-fn stage_set(space: &Space, cache: &mut AddrCache, o: &Opening, stage: Stage) -> R<Set> {
-    let s = space;
-    let proto = s.eq(Field::Proto, proto_of(o))?;
-    let tcp = o.protocol == Protocol::Tcp;
-    let (src, dst, ports) = match stage {
-        Stage::New | Stage::Established => (
-            cache.get(s, &o.from, Field::Src)?,
-            cache.get(s, &o.to, Field::Dst)?,
-            ports_set(s, o, Field::DPort)?,
-        ),
-        Stage::Reply => (
-            cache.get(s, &o.to, Field::Src)?,
-            cache.get(s, &o.from, Field::Dst)?,
-            ports_set(s, o, Field::SPort)?,
-        ),
-    };
-    let (state, flags) = match stage {
-        Stage::New => (CtState::New, s.eq(Field::Flags, u128::from(tcp::SYN))?),
-        Stage::Established => (
-            CtState::Established,
-            s.eq(Field::Flags, u128::from(tcp::ACK))?,
-        ),
-        Stage::Reply => (
-            CtState::Established,
-            s.or(
-                &s.eq(Field::Flags, u128::from(tcp::SYN | tcp::ACK))?,
-                &s.eq(Field::Flags, u128::from(tcp::ACK))?,
-            )?,
-        ),
-    };
-    let mut set = s.and(&s.and(&src, &dst)?, &s.and(&proto, &ports)?)?;
-    set = s.and(&set, &s.states(&[state])?)?;
-    if tcp {
-        set = s.and(&set, &flags)?;
-    }
-    s.and(&set, &s.entry())
-}
-
-/// New connections: state NEW, and for TCP a plain SYN.
-fn new_connections(space: &Space) -> R<Set> {
-    let s = space;
-    let new = s.and(&s.entry(), &s.states(&[CtState::New])?)?;
-    let tcp = s.eq(Field::Proto, 6)?;
-    let syn = s.eq(Field::Flags, u128::from(tcp::SYN))?;
-    s.diff(&new, &s.diff(&tcp, &syn)?)
-}
-
-/// A path's verdicts on entering packets, with interfaces projected away.
-struct Bounds {
-    kind: PathKind,
-    result: PathResult,
-    /// Possibly accepted (entry packets, with interfaces and the relation applied).
-    pa: Set,
-    /// Possibly accepted (entry packets, interfaces projected).
-    hi: Set,
-    /// Certainly accepted.
-    lo: Set,
-}
-
-fn bounds(space: &Space, rs: &Ruleset, kind: PathKind, rel: Set) -> R<Bounds> {
-    let s = space;
-    let mut t = std::time::Instant::now();
-    let universe = s.and(&path_universe(s, rs, kind)?, &rel)?;
-    let result = eval_path(s, rs, kind, &universe)?;
-    phase(&mut t, "eval_path");
-    let taint = s.back_to_entry(&result.tainted)?;
-    let pa = s.or(&s.back_to_entry(&result.accepted)?, &taint)?;
-    let pd = s.or(&s.back_to_entry(&result.dropped)?, &taint)?;
-    let ifs = [Field::Iif, Field::Oif];
-    let pa = s.and(&pa, &universe)?;
-    let hi = s.exists(&pa, &ifs)?;
-    let valid = s.exists(&universe, &ifs)?;
-    let lo = s.diff(&valid, &s.exists(&s.and(&pd, &universe)?, &ifs)?)?;
-    Ok(Bounds {
-        kind,
-        result,
-        pa,
-        hi,
-        lo,
-    })
-}
-
-/// The interface relation for a path: which interfaces packets between these addresses use.
-fn relation(space: &Space, kind: PathKind, ifs: Option<&Interfaces>) -> R<Set> {
-    let s = space;
-    match kind {
-        PathKind::Input | PathKind::Output => {
-            let lo = s.or(&s.iface(false, "lo")?, &s.iface(true, "lo")?)?;
-            s.complement(&lo)
-        }
-        PathKind::Forward => {
-            let Some(Interfaces(list)) = ifs else {
-                return Ok(s.top());
-            };
-            let mut rel = s.none();
-            for (i, a, sa) in list {
-                let from = s.and(
-                    &s.iface_code(false, s.iface_code_of(i))?,
-                    &addr_set(s, a, Field::Src)?,
-                )?;
-                for (j, b, sb) in list {
-                    if sa == sb {
-                        continue;
-                    }
-                    let to = s.and(
-                        &s.iface_code(true, s.iface_code_of(j))?,
-                        &addr_set(s, b, Field::Dst)?,
-                    )?;
-                    rel = s.or(&rel, &s.and(&from, &to)?)?;
-                }
-            }
-            Ok(rel)
-        }
-    }
-}
-
-fn ranges_text(r: &[(u32, u32)]) -> Vec<String> {
-    r.iter()
-        .map(|(a, b)| {
-            if a == b {
-                a.to_string()
-            } else {
-                format!("{a}-{b}")
-            }
-        })
-        .collect()
-}
-
-fn rule_ref(rs: &Ruleset, ci: usize, ri: usize) -> RuleRef {
-    let c = &rs.chains[ci];
-    let r = &c.rules[ri];
-    RuleRef {
-        table: c.table.clone(),
-        chain: c.name.clone(),
-        origin: r.origin.clone(),
-        text: r.text.clone(),
-    }
 }
 
 /// Stack for the packet-space engine: decision-diagram operations recurse once per variable
@@ -489,7 +343,14 @@ pub fn audit(rs: &Ruleset, point: Point<'_>) -> Result<AuditReport, Exhausted> {
         .map(|(_, log)| *log)
         .collect();
     let first = usize::from(rules > 40_000).min(steps.len() - 1);
-    audit_with_tables(rs, point, &steps[first..])
+    // `PORTPLAN_ENGINE=sliced`: the sliced engine, for measuring and comparing (not a user
+    // feature). It gives the same findings but was measured slower (bench/README.md, "Audit at
+    // scale"), so the whole-space evaluation stays the default.
+    let engine = match std::env::var("PORTPLAN_ENGINE").as_deref() {
+        Ok("sliced") => Engine::Sliced,
+        _ => Engine::Whole,
+    };
+    audit_with(rs, point, &steps[first..], engine)
 }
 
 /// [`audit`] with these node table sizes (log2), tried in turn until one is large enough.
@@ -498,9 +359,19 @@ pub fn audit_with_tables(
     point: Point<'_>,
     tables: &[u32],
 ) -> Result<AuditReport, Exhausted> {
+    audit_with(rs, point, tables, Engine::Whole)
+}
+
+/// [`audit_with_tables`] with this engine (both give the same findings: `tests/audit_engines.rs`).
+pub fn audit_with(
+    rs: &Ruleset,
+    point: Point<'_>,
+    tables: &[u32],
+    engine: Engine,
+) -> Result<AuditReport, Exhausted> {
     let mut result = Err(Exhausted);
     for log in tables {
-        result = with_stack(|| audit_here(rs, point, *log));
+        result = with_stack(|| compare::run(rs, point, *log, engine));
         if result.is_ok() {
             break;
         }
@@ -528,352 +399,19 @@ fn available_memory() -> Option<u64> {
     }
 }
 
+/// `PORTPLAN_TIMING=1`: a remark on stderr (for profiling; not a user feature).
+fn timing(what: impl FnOnce() -> String) {
+    if std::env::var_os("PORTPLAN_TIMING").is_some() {
+        eprintln!("timing: {}", what());
+    }
+}
+
 /// `PORTPLAN_TIMING=1`: phase times on stderr (for profiling; not a user feature).
 fn phase(t: &mut std::time::Instant, what: &str) {
     if std::env::var_os("PORTPLAN_TIMING").is_some() {
         eprintln!("timing: {what}: {:.3} s", t.elapsed().as_secs_f64());
     }
     *t = std::time::Instant::now();
-}
-
-fn audit_here(rs: &Ruleset, point: Point<'_>, table_log: u32) -> Result<AuditReport, Exhausted> {
-    let mut t = std::time::Instant::now();
-    let mut layout = rs.layout();
-    if let Some(Interfaces(list)) = point.interfaces {
-        for (n, _, _) in list {
-            if !layout.names.contains(n) {
-                layout.names.push(n.clone());
-            }
-        }
-    }
-    let space = Space::with_table(&layout, table_log)?;
-    let s = &space;
-    let plan = point.plan;
-    let mut report = AuditReport {
-        point: plan.id.clone(),
-        missing: vec![],
-        excess: vec![],
-        shadowed: vec![],
-        redundant: vec![],
-        not_analysed: rs.not_analysed.clone(),
-    };
-    let kinds: Vec<PathKind> = if point.host {
-        vec![PathKind::Input, PathKind::Output]
-    } else {
-        vec![PathKind::Forward]
-    };
-    phase(&mut t, "space");
-    let mut paths = Vec::new();
-    for k in &kinds {
-        let rel = relation(s, *k, point.interfaces)?;
-        paths.push(bounds(s, rs, *k, rel)?);
-    }
-    phase(&mut t, "paths");
-    let path_of = |k: PathKind| paths.iter().find(|p| p.kind == k);
-    let mut covered = s.none();
-    if rs.covers_v4 {
-        covered = s.or(&covered, &s.family(false)?)?;
-    }
-    if rs.covers_v6 {
-        covered = s.or(&covered, &s.family(true)?)?;
-    }
-    let newconn = s.and(&new_connections(s)?, &covered)?;
-    let mut uncovered_notice = false;
-    let mut cache = AddrCache::default();
-    // Missing: every opening, its new connections, later packets and replies.
-    let mut needed: Vec<(PathKind, Set)> = kinds.iter().map(|k| (*k, s.none())).collect();
-    for o in &plan.openings {
-        let (fwd, back) = match o.direction {
-            Direction::Forward => (PathKind::Forward, PathKind::Forward),
-            Direction::In => (PathKind::Input, PathKind::Output),
-            Direction::Out => (PathKind::Output, PathKind::Input),
-        };
-        if !o.from.fqdns.is_empty() || !o.to.fqdns.is_empty() {
-            report.not_analysed.push((
-                "plan".into(),
-                format!(
-                    "opening {} -> {}: names cannot be checked against addresses",
-                    o.from.cidrs().join(" "),
-                    o.to.cidrs().join(" ")
-                ),
-            ));
-        }
-        for stage in [Stage::New, Stage::Established, Stage::Reply] {
-            let k = if stage == Stage::Reply { back } else { fwd };
-            let Some(p) = path_of(k) else { continue };
-            let all = stage_set(s, &mut cache, o, stage)?;
-            let req = s.and(&all, &covered)?;
-            if !uncovered_notice && !s.is_empty(&s.diff(&all, &covered)?) {
-                uncovered_notice = true;
-                report.not_analysed.push((
-                    "ruleset".into(),
-                    if rs.covers_v4 {
-                        "the ruleset speaks only for IPv4 (iptables-save): the plan's IPv6 openings are not audited; add the ip6tables-save output with a second --ruleset".into()
-                    } else {
-                        "the ruleset speaks only for IPv6 (ip6tables-save): the plan's IPv4 openings are not audited; add the iptables-save output with a second --ruleset".into()
-                    },
-                ));
-            }
-            if stage == Stage::New
-                && let Some(n) = needed.iter_mut().find(|(kk, _)| *kk == k)
-            {
-                n.1 = s.or(&n.1, &req)?;
-            }
-            let possible = s.diff(&req, &p.lo)?;
-            if s.is_empty(&possible) {
-                continue;
-            }
-            let certain_part = s.diff(&req, &p.hi)?;
-            let certain = !s.is_empty(&certain_part);
-            let w = s
-                .witness(if certain { &certain_part } else { &possible })
-                .ok_or(Exhausted)?;
-            report.missing.push(Missing {
-                hook: k.filter_hook(),
-                stage,
-                requirements: o.requirements(),
-                from: o.from.cidrs(),
-                to: o.to.cidrs(),
-                protocol: o.protocol,
-                ports: o.ports.to_strings(),
-                witness: w,
-                certain,
-            });
-            // One stage at a time: later packets matter once new connections pass.
-            break;
-        }
-    }
-    phase(&mut t, "missing");
-    // Excess: new connections possibly accepted that nothing needs, per accepting rule.
-    for p in &paths {
-        let need = needed
-            .iter()
-            .find(|(k, _)| *k == p.kind)
-            .map(|(_, n)| n.clone())
-            .unwrap_or_else(|| s.none());
-        let ex_hi = s.diff(&s.and(&p.hi, &newconn)?, &need)?;
-        if s.is_empty(&ex_hi) {
-            continue;
-        }
-        let ex_lo = s.and(&ex_hi, &p.lo)?;
-        let mut order: Vec<&(Blame, Set)> = p
-            .result
-            .accepts
-            .iter()
-            .filter(|(b, _)| matches!(b, Blame::Rule(..)))
-            .collect();
-        order.extend(
-            p.result
-                .accepts
-                .iter()
-                .filter(|(b, _)| matches!(b, Blame::Policy(_))),
-        );
-        order.extend(
-            p.result
-                .accepts
-                .iter()
-                .filter(|(b, _)| matches!(b, Blame::NoChain)),
-        );
-        // Attribution on packets with their interfaces: a rule is blamed for what it accepts
-        // and the whole path accepts too.
-        let mut rest = s.diff(&s.and(&p.pa, &newconn)?, &need)?;
-        for (blame, set) in order {
-            if s.is_empty(&rest) {
-                break;
-            }
-            // The rule's packets as they entered (sets are already entry packets when no rule
-            // changed any).
-            let entered = if p.result.changed {
-                s.back_to_entry(set)?
-            } else {
-                set.clone()
-            };
-            let with_if = s.and(&entered, &rest)?;
-            if s.is_empty(&with_if) {
-                continue;
-            }
-            rest = s.diff(&rest, &with_if)?;
-            let part = s.exists(&with_if, &[Field::Iif, Field::Oif])?;
-            let certain_part = s.and(&part, &ex_lo)?;
-            let certain = !s.is_empty(&certain_part);
-            let shown = if certain { certain_part } else { part };
-            let witness = s
-                .witness(&s.and(&with_if, &shown)?)
-                .or_else(|| s.witness(&shown))
-                .ok_or(Exhausted)?;
-            let nets = |f| -> R<Vec<String>> {
-                let (n, more) = s.prefixes(&shown, f, 6)?;
-                let mut v: Vec<String> = n.iter().map(|x| x.to_string()).collect();
-                if more {
-                    v.push("…".into());
-                }
-                Ok(v)
-            };
-            let (src, dst) = (nets(Field::Src)?, nets(Field::Dst)?);
-            let protos: Vec<String> = s
-                .ranges(&shown, Field::Proto)?
-                .iter()
-                .flat_map(|(a, b)| *a..=*b)
-                .map(|p| p.to_string())
-                .collect();
-            let port_part = {
-                let mut pp = s.none();
-                for pr in crate::packet::PORT_PROTOS {
-                    pp = s.or(&pp, &s.eq(Field::Proto, u128::from(pr))?)?;
-                }
-                s.and(&shown, &pp)?
-            };
-            let icmp_part = s.and(
-                &shown,
-                &s.or(&s.eq(Field::Proto, 1)?, &s.eq(Field::Proto, 58)?)?,
-            )?;
-            let dports = if s.is_empty(&port_part) {
-                vec![]
-            } else {
-                ranges_text(&s.ranges(&port_part, Field::DPort)?)
-            };
-            let icmp = icmp_text(&s.ranges(&icmp_part, Field::DPort)?);
-            let (rule, policy, no_chain) = match blame {
-                Blame::Rule(ci, ri) => (Some(rule_ref(rs, *ci, *ri)), None, false),
-                Blame::Policy(ci) => (None, Some(rs.chains[*ci].name.clone()), false),
-                Blame::NoChain => (None, None, true),
-            };
-            report.excess.push(Excess {
-                hook: p.kind.filter_hook(),
-                rule,
-                policy,
-                no_chain,
-                src,
-                dst,
-                protocols: protos,
-                dports,
-                icmp,
-                witness,
-                certain,
-            });
-        }
-    }
-    phase(&mut t, "excess");
-    // Shadowed and redundant: only rules of chains every path into which was evaluated.
-    let evaluated: Vec<Hook> = kinds
-        .iter()
-        .flat_map(|k| k.hooks().iter().cloned())
-        .collect();
-    let eligible = eligible_chains(rs, &evaluated);
-    let exact = paths.iter().all(|p| p.result.exact);
-    let mut keys: Vec<(usize, usize)> = paths
-        .iter()
-        .flat_map(|p| p.result.could_match.keys().copied())
-        .collect();
-    keys.sort();
-    keys.dedup();
-    for (ci, ri) in keys {
-        if !eligible[ci] {
-            continue;
-        }
-        let could = paths.iter().any(|p| {
-            p.result
-                .could_match
-                .get(&(ci, ri))
-                .copied()
-                .unwrap_or(false)
-        });
-        let hit = paths
-            .iter()
-            .any(|p| p.result.hits.get(&(ci, ri)).is_some_and(|h| !s.is_empty(h)));
-        if could && !hit {
-            report.shadowed.push(rule_ref(rs, ci, ri));
-        }
-        if exact
-            && hit
-            && paths.iter().all(|p| {
-                p.result.hits.get(&(ci, ri)).is_none_or(|h| s.is_empty(h))
-                    || p.result.redundant.contains(&(ci, ri))
-            })
-        {
-            report.redundant.push(rule_ref(rs, ci, ri));
-        }
-    }
-    // What was not read exactly.
-    for (ci, c) in rs.chains.iter().enumerate() {
-        if !paths.iter().any(|p| p.result.reached.contains(&ci)) {
-            continue;
-        }
-        for r in &c.rules {
-            let u = r.unsupported();
-            if !u.is_empty() {
-                report.not_analysed.push((
-                    r.origin.clone(),
-                    format!("{}: {} (evaluated both ways)", c.name, u.join(", ")),
-                ));
-            }
-        }
-    }
-    phase(&mut t, "shadowed");
-    for p in &paths {
-        for n in &p.result.notes {
-            if !report.not_analysed.contains(n) {
-                report.not_analysed.push(n.clone());
-            }
-        }
-    }
-    Ok(report)
-}
-
-fn icmp_text(r: &[(u32, u32)]) -> Vec<String> {
-    let mut out = Vec::new();
-    for (a, b) in r {
-        let (ta, tb) = (a >> 8, b >> 8);
-        if a & 0xff == 0 && b & 0xff == 0xff {
-            if ta == tb {
-                out.push(ta.to_string());
-            } else {
-                out.push(format!("{ta}-{tb}"));
-            }
-        } else {
-            for v in *a..=*b {
-                out.push(format!("{}/{}", v >> 8, v & 0xff));
-                if out.len() > 16 {
-                    out.push("…".into());
-                    return out;
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Chains whose every caller chain hangs off an evaluated hook.
-fn eligible_chains(rs: &Ruleset, evaluated: &[Hook]) -> Vec<bool> {
-    let n = rs.chains.len();
-    // Hooks each chain can be reached from.
-    let mut from_other = vec![false; n];
-    let mut from_eval = vec![false; n];
-    let mut stack: Vec<(usize, bool)> = Vec::new();
-    for (i, c) in rs.chains.iter().enumerate() {
-        if let Some(h) = &c.hook {
-            stack.push((i, evaluated.contains(h)));
-        }
-    }
-    let mut seen = std::collections::HashSet::new();
-    while let Some((ci, ev)) = stack.pop() {
-        if !seen.insert((ci, ev)) {
-            continue;
-        }
-        if ev {
-            from_eval[ci] = true;
-        } else {
-            from_other[ci] = true;
-        }
-        for r in &rs.chains[ci].rules {
-            if let Verdict::Jump(t) | Verdict::Goto(t) = &r.verdict
-                && let Some(ti) = rs.find(&rs.chains[ci], t)
-            {
-                stack.push((ti, ev));
-            }
-        }
-    }
-    (0..n).map(|i| from_eval[i] && !from_other[i]).collect()
 }
 
 /// A message for an exhausted packet space.
@@ -887,6 +425,7 @@ pub fn exhausted_text() -> Text {
 #[cfg(test)]
 mod table_tests {
     use super::*;
+    use crate::plan::{Direction, Opening};
     use crate::portset::PortSet;
 
     fn point_plan() -> PointPlan {

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::audit::{AuditReport, Excess, Missing, Stage};
+use crate::audit::{AuditReport, Closed, Excess, Missing, Stage};
 use crate::i18n::Lang;
 use crate::output::Format;
 use crate::packet::Packet;
@@ -89,6 +89,23 @@ fn permits(e: &Excess) -> String {
     s
 }
 
+fn closed_what(c: &Closed) -> String {
+    let any = |v: &Vec<String>| {
+        if v.is_empty() {
+            "*".to_string()
+        } else {
+            v.join(" ")
+        }
+    };
+    format!(
+        "{} -> {} {} {}",
+        any(&c.from),
+        any(&c.to),
+        c.protocol,
+        c.ports.join(",")
+    )
+}
+
 fn opening(m: &Missing) -> String {
     format!(
         "{} -> {} {} {}",
@@ -144,6 +161,33 @@ fn text(r: &AuditReport, md: bool, allow_excess: bool, lang: Lang) -> String {
             lang.pick("e.g.", "例:"),
             witness(&m.witness, lang)
         );
+    }
+    if !r.closed.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{h}{} ({})",
+            lang.pick(
+                "Must stay closed, but accepted",
+                "閉じておくべきポートが許可されている"
+            ),
+            r.closed.len()
+        );
+        for c in &r.closed {
+            let _ = writeln!(
+                out,
+                "{li}[{}] {}  {}  ({})\n{li}    {}: {} ({} {})\n{li}    {} {}",
+                c.hook.name(),
+                closed_what(c),
+                c.requirement,
+                certainty(c.certain, lang),
+                lang.pick("purpose", "用途"),
+                lang.pick(&c.purpose.en, &c.purpose.ja),
+                lang.pick("source:", "出典:"),
+                c.source,
+                lang.pick("e.g.", "例:"),
+                witness(&c.witness, lang)
+            );
+        }
     }
     let _ = writeln!(
         out,
@@ -253,6 +297,26 @@ fn csv(r: &AuditReport, lang: Lang) -> String {
             m.protocol.to_string(),
             m.ports.join(" "),
             witness(&m.witness, lang),
+        ];
+        out += &(row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(",") + "\n");
+    }
+    for c in &r.closed {
+        let row = [
+            "closed".to_string(),
+            yes(c.certain).into(),
+            c.hook.name().into(),
+            format!(
+                "{} ({}; {})",
+                c.requirement,
+                lang.pick(&c.purpose.en, &c.purpose.ja),
+                c.source
+            ),
+            String::new(),
+            c.from.join(" "),
+            c.to.join(" "),
+            c.protocol.to_string(),
+            c.ports.join(" "),
+            witness(&c.witness, lang),
         ];
         out += &(row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(",") + "\n");
     }

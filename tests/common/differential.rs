@@ -15,8 +15,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use portplan::audit::eval::{PathKind, eval_path, path_universe};
+use portplan::audit::eval::{PathKind, eval_path, eval_path_in, path_universe};
 use portplan::audit::model::{Match, Prim, Ruleset};
+use portplan::audit::slice::{Leaf, Rw, Tag, leaves, rule_hull};
 use portplan::packet::{CtState, PORT_PROTOS, Packet, Set, Space};
 
 use super::oracle::{ACK, FIN, Fate, PSH, Path, Probe, RST, SYN, URG, routable};
@@ -128,6 +129,22 @@ fn kind(p: Path) -> PathKind {
     }
 }
 
+/// The audit's leaves for a ruleset's rules, at most `size` items each where a cut allows.
+pub fn leaves_of(rs: &Ruleset, size: usize) -> Vec<Leaf> {
+    let mut items = Vec::new();
+    for (ci, c) in rs.chains.iter().enumerate() {
+        for ri in 0..c.rules.len() {
+            let h = rule_hull(rs, ci, ri, Rw::default());
+            for v6 in [false, true] {
+                if let Some(b) = h.of(v6) {
+                    items.push((b, v6, Tag::Rule(ci, ri)));
+                }
+            }
+        }
+    }
+    leaves(&items, size)
+}
+
 impl Model {
     /// Evaluate `rs` on these paths.
     pub fn new(rs: Ruleset, paths: &[Path], extra_ifaces: &[String]) -> Model {
@@ -141,14 +158,25 @@ impl Model {
         let mut out = HashMap::new();
         for p in paths {
             let u = path_universe(&space, &rs, kind(*p)).expect("universe");
-            let r = eval_path(&space, &rs, kind(*p), &u).expect("evaluation");
-            let taint = space.back_to_entry(&r.tainted).unwrap();
-            let acc = space
-                .or(&space.back_to_entry(&r.accepted).unwrap(), &taint)
-                .unwrap();
-            let drop = space
-                .or(&space.back_to_entry(&r.dropped).unwrap(), &taint)
-                .unwrap();
+            // The sliced evaluation the audit uses, leaf by leaf (small leaves: many cuts),
+            // put together; it must be the whole evaluation, set for set.
+            let s = &space;
+            let (mut acc, mut drop, mut taint) = (s.none(), s.none(), s.none());
+            for l in &leaves_of(&rs, 16) {
+                let lu = s.and(&u, &l.set(s).expect("box")).expect("and");
+                let r = eval_path_in(s, &rs, kind(*p), &lu, Some(l)).expect("evaluation");
+                acc = s.or(&acc, &r.accepted).unwrap();
+                drop = s.or(&drop, &r.dropped).unwrap();
+                taint = s.or(&taint, &r.tainted).unwrap();
+            }
+            let whole = eval_path(s, &rs, kind(*p), &u).expect("evaluation");
+            assert!(
+                acc == whole.accepted && drop == whole.dropped && taint == whole.tainted,
+                "the sliced evaluation differs from the whole one on {p:?}"
+            );
+            let taint = s.back_to_entry(&taint).unwrap();
+            let acc = s.or(&s.back_to_entry(&acc).unwrap(), &taint).unwrap();
+            let drop = s.or(&s.back_to_entry(&drop).unwrap(), &taint).unwrap();
             out.insert(*p, (u, acc, drop));
         }
         Model {
