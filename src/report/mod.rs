@@ -701,14 +701,22 @@ fn addrs_in_zone(set: &AddrSet, z: &crate::site::Zone, lang: Lang) -> Vec<String
     if v.is_empty() {
         v = set.only_fqdns().cidrs();
     }
-    // A host reads better as 10.10.0.4 than 10.10.0.4/32.
-    v.into_iter()
-        .map(|c| {
-            c.strip_suffix("/32")
-                .or_else(|| c.strip_suffix("/128"))
-                .map_or(c.clone(), String::from)
-        })
-        .collect()
+    // Hosts read better one by one (10.10.0.4, 10.10.0.5) than as 10.10.0.4/31.
+    let mut out = Vec::new();
+    for c in v {
+        match c.parse::<ipnet::IpNet>() {
+            Ok(ipnet::IpNet::V4(n)) if n.prefix_len() >= 30 => out.extend(
+                (u32::from(n.network())..=u32::from(n.broadcast()))
+                    .map(|a| std::net::Ipv4Addr::from(a).to_string()),
+            ),
+            Ok(ipnet::IpNet::V6(n)) if n.prefix_len() >= 126 => out.extend(
+                (u128::from(n.network())..=u128::from(n.broadcast()))
+                    .map(|a| std::net::Ipv6Addr::from(a).to_string()),
+            ),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Service names for an opening's ports: one line per single port (`445 microsoft-ds`), short

@@ -102,6 +102,11 @@ fn script(c: char) -> Script {
     }
 }
 
+/// Characters a line must not start with.
+fn no_start(c: char) -> bool {
+    script(c) == Script::Closing || "ーぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ".contains(c)
+}
+
 /// Whether a line may break between `a` and `b` (no space between them). Japanese is broken
 /// only where the script changes — between 同期 and エージェント, never inside エージェント — and
 /// not before hiragana (okurigana, particles) or closing punctuation; after 、。 always.
@@ -171,12 +176,18 @@ fn wrap_pieces(pieces: Vec<(bool, String)>, max: f64, size: f64) -> Vec<String> 
         if !cur.is_empty() {
             lines.push(std::mem::take(&mut cur));
         }
-        // The piece alone: split by characters only when it is too wide by itself.
+        // The piece alone: split by characters only when it is too wide by itself, never
+        // before ー, a small kana or closing punctuation (コンピュ/ーター → コンピ/ューター).
         for c in piece.chars() {
             let mut t = cur.clone();
             t.push(c);
             if text_px(&t, size) > max && !cur.is_empty() {
+                let mut carry = String::new();
+                if no_start(c) && cur.chars().count() > 1 {
+                    carry.extend(cur.pop());
+                }
                 lines.push(std::mem::take(&mut cur));
+                cur = carry;
             }
             cur.push(c);
         }
@@ -515,7 +526,7 @@ pub fn layout(d: &Diagram, lang: crate::i18n::Lang) -> Layout {
         budget -= need - MAX_W;
     };
     let node_rows: usize = packing.rows.iter().map(|r| r.1).sum::<usize>().max(1);
-    let content_right = packing.right.max(MARGIN + 400.0).min(MAX_W - MARGIN);
+    let content_right = packing.right.clamp(MARGIN + 400.0, MAX_W - MARGIN);
     for (i, n) in nodes.iter_mut().enumerate() {
         let (zi, k) = node_zone[i];
         let (_, zx, _, cols, _) = packing.zones[zi];
@@ -796,9 +807,9 @@ pub fn layout(d: &Diagram, lang: crate::i18n::Lang) -> Layout {
         // Where the label lies beyond the span, the track is drawn on to it.
         let centre = best + r.w / 2.0;
         let leader = if centre < lo {
-            Some((t.y, centre, lo))
+            Some((t.y, best, lo))
         } else if centre > hi {
-            Some((t.y, hi, centre))
+            Some((t.y, hi, best + r.w))
         } else {
             None
         };
@@ -1353,6 +1364,9 @@ mod tests {
         // A word too wide alone is split, as the last resort.
         for l in wrap("エージェントサーバーエージェントサーバー", 80.0, 12.0) {
             assert!(text_px(&l, 12.0) <= 80.0, "{l}");
+        }
+        for l in wrap("ドメインメンバーコンピューター", 134.0, 12.0) {
+            assert!(!l.starts_with(['ュ', 'ー']), "{l}");
         }
         assert_eq!(
             truncate("fe80::1234:5678:9abc:def0", 60.0, 12.0)

@@ -93,7 +93,7 @@ fn cell_lines(s: &str, width: usize) -> usize {
 const A4_CHARS: usize = 110;
 const A3_CHARS: usize = 160;
 
-/// The narrowest a column may get: its longest word (Japanese split between words, as
+/// The narrowest a column's cells let it get: their longest word (Japanese split between words, as
 /// [`super::svg::pieces`] does), at most [`WORD_MAX`] characters.
 fn min_width<'a>(cells: impl Iterator<Item = &'a str>) -> usize {
     cells
@@ -110,7 +110,7 @@ fn min_width<'a>(cells: impl Iterator<Item = &'a str>) -> usize {
 }
 
 /// A word longer than this wraps inside (URLs, long identifiers).
-const WORD_MAX: usize = 16;
+const WORD_MAX: usize = 10;
 
 /// The columns' widths for these cells: each its content's width when they all fit an A3
 /// page at 100 %; else every column gets its longest word and the rest of the page is shared
@@ -125,12 +125,31 @@ fn fit_widths(header: &[String], rows: &[Vec<String>]) -> Vec<usize> {
     if desired.iter().sum::<usize>() <= A3_CHARS {
         return desired;
     }
+    // A header is never broken (LibreOffice would break 送信元ゾーン anywhere); cells may wrap
+    // between words.
     let min: Vec<usize> = (0..header.len())
-        .map(|i| min_width(col(i)).min(desired[i]))
+        .map(|i| {
+            let head = header[i].lines().map(text_width).max().unwrap_or(0) + 1;
+            min_width(rows.iter().map(|r| r[i].as_str()))
+                .max(head)
+                .min(desired[i])
+        })
         .collect();
     let min_sum: usize = min.iter().sum();
     if min_sum >= A3_CHARS {
-        return min;
+        // Even the words do not fit: squeeze the widest (it wraps inside words) so the
+        // printed text keeps its size.
+        let mut w = min;
+        while w.iter().sum::<usize>() > A3_CHARS {
+            let Some((i, x)) = w.iter().copied().enumerate().max_by_key(|(_, x)| *x) else {
+                break;
+            };
+            if x <= MIN_WIDTH + 2 {
+                break;
+            }
+            w[i] = x - 1;
+        }
+        return w;
     }
     let extra = A3_CHARS - min_sum;
     let want: usize = desired.iter().zip(&min).map(|(d, m)| d - m).sum();
