@@ -379,8 +379,10 @@ fn xlsx_prints_legibly_in_libreoffice() {
         // The request number wraps in its narrow column; its pieces are printed.
         "NET-",
         "fw-core",
-        // Not checked: the approval box (承認欄) did not come out in the extracted PDF text on
-        // the merged tree (2026-11-30); open in the session note.
+        // The approval box: its heading and the reviewers' labels.
+        "承認欄",
+        "部長",
+        "課長",
         "DeviceLock",
     ] {
         assert!(text.contains(s), "{s} printed");

@@ -1,5 +1,6 @@
-//! The diagram as Graphviz DOT: one cluster per zone, one node per role in it, one edge per
-//! node pair with the merged protocol/ports label, coloured like the SVG.
+//! The diagram as Graphviz DOT: one cluster per zone, one node per host (its roles and
+//! addresses) in it, one edge per node pair labelled with the firewalls it crosses and the
+//! merged protocol/ports, coloured like the SVG.
 
 use std::fmt::Write as _;
 
@@ -72,12 +73,16 @@ pub fn render(report: &Report) -> String {
             );
         }
         for n in &z.nodes {
-            let _ = writeln!(out, "    {} [label={}];", quote(&n.key), quote(&n.label));
+            let _ = writeln!(out, "    {} [label={}];", quote(&n.key), quote(&n.label()));
         }
         let _ = writeln!(out, "  }}");
     }
     for e in &d.edges {
-        let label: Vec<&str> = e.lines.iter().map(|l| l.text.as_str()).collect();
+        // The firewalls the path crosses, then the ports.
+        let fws = format!("[{}]", e.firewalls.join(" › "));
+        let label: Vec<&str> = std::iter::once(fws.as_str())
+            .chain(e.lines.iter().map(|l| l.text.as_str()))
+            .collect();
         let _ = writeln!(
             out,
             "  {} -> {} [label={}, color={}, fontcolor={}, tooltip={}{}];",

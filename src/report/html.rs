@@ -18,7 +18,7 @@ h2 { font-size: 18px; margin-top: 28px; border-bottom: 2px solid #90a4ae; }
 table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
 th, td { border: 1px solid #b0bec5; padding: 4px 6px; vertical-align: top; text-align: left; }
 th { background: #eceff1; white-space: nowrap; word-break: keep-all; }
-td { white-space: pre-line; min-width: 3em; overflow-wrap: anywhere; }
+td { white-space: pre-line; min-width: 3em; overflow-wrap: break-word; }
 td:first-child { white-space: nowrap; }
 table.fields th { width: 9em; }
 table.stamps td { height: 4.5em; width: 6em; }

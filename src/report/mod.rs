@@ -248,6 +248,8 @@ pub struct RoleInfo {
     pub name: String,
     /// Zones its endpoints lie in.
     pub zones: Vec<String>,
+    /// Per zone, its addresses there (CIDRs, names; the whole internet as one phrase).
+    pub addrs: BTreeMap<String, Vec<String>>,
 }
 
 /// One opening, every column resolved.
@@ -658,14 +660,60 @@ fn role_infos(sites: &[&Site], cats: &Catalogs, lang: Lang) -> BTreeMap<String, 
                     |_| role.clone(),
                     |c| c.role_name(role).get(lang).to_string(),
                 );
+                let zones = site.zones_of(set);
+                let addrs = zones
+                    .iter()
+                    .filter_map(|z| site.zone(z))
+                    .map(|z| (z.id.clone(), addrs_in_zone(set, z, lang)))
+                    .collect();
                 out.insert(
                     format!("{}.{role}", p.product),
-                    RoleInfo {
-                        name,
-                        zones: site.zones_of(set),
-                    },
+                    RoleInfo { name, zones, addrs },
                 );
             }
+        }
+    }
+    out
+}
+
+/// The addresses of `set` inside zone `z`: the zone's CIDRs when it covers the whole zone,
+/// "any address" for all of the internet, else the CIDRs and names of the part inside.
+fn addrs_in_zone(set: &AddrSet, z: &crate::site::Zone, lang: Lang) -> Vec<String> {
+    // All of the internet (either family): one phrase, not hundreds of prefixes.
+    if z.id == INTERNET
+        && [z.set.only_v4(), z.set.only_v6()]
+            .iter()
+            .any(|part| part.has_addresses() && set.is_superset(part))
+    {
+        let mut v = vec![lang.pick("any address", "全アドレス").to_string()];
+        v.extend(set.only_fqdns().cidrs());
+        return v;
+    }
+    if set.is_superset(&z.set) {
+        let mut v: Vec<String> = z.nets.iter().map(|n| n.to_string()).collect();
+        if v.is_empty() {
+            v = z.set.cidrs();
+        }
+        return v;
+    }
+    let inside = set.intersection(&z.set);
+    let mut v = inside.cidrs();
+    if v.is_empty() {
+        v = set.only_fqdns().cidrs();
+    }
+    // Hosts read better one by one (10.10.0.4, 10.10.0.5) than as 10.10.0.4/31.
+    let mut out = Vec::new();
+    for c in v {
+        match c.parse::<ipnet::IpNet>() {
+            Ok(ipnet::IpNet::V4(n)) if n.prefix_len() >= 30 => out.extend(
+                (u32::from(n.network())..=u32::from(n.broadcast()))
+                    .map(|a| std::net::Ipv4Addr::from(a).to_string()),
+            ),
+            Ok(ipnet::IpNet::V6(n)) if n.prefix_len() >= 126 => out.extend(
+                (u128::from(n.network())..=u128::from(n.broadcast()))
+                    .map(|a| std::net::Ipv6Addr::from(a).to_string()),
+            ),
+            _ => out.push(c),
         }
     }
     out

@@ -8,8 +8,10 @@
 //!
 //! Every sheet is set up for printing: landscape, A4 or — when its columns are wider — A3, one
 //! page wide, the header row repeated, the title in the page header and page n / N in the
-//! footer. Columns are squeezed (wrapping more lines) until the sheet fits A3 at 100 %, so
-//! fitting to the page never shrinks the 11 pt text below 9 pt.
+//! footer. When the columns' content is wider than A3 at 100 %, each column keeps its longest
+//! word and the rest of the page is shared by how much more text each column has (long
+//! purposes and citations wrap in wide columns, short ones stay narrow), so fitting to the
+//! page never shrinks the 11 pt text below 9 pt.
 
 use rust_xlsxwriter::{
     Format, FormatAlign, FormatBorder, Table, TableColumn, TableStyle, Workbook, Worksheet,
@@ -90,32 +92,72 @@ fn cell_lines(s: &str, width: usize) -> usize {
 /// that; these budgets hold in both.
 const A4_CHARS: usize = 110;
 const A3_CHARS: usize = 160;
-/// The narrowest a column is squeezed to when a sheet is wider than A3.
-const SQUEEZE_MIN: usize = 8;
 
-/// The columns' widths for these cells, squeezed (widest first, wrapping more lines) until the
-/// sheet fits an A3 page at 100 % — so fit-to-width never prints text smaller than its 11 pt.
+/// The narrowest a column's cells let it get: their longest word (Japanese split between words, as
+/// [`super::svg::pieces`] does), at most [`WORD_MAX`] characters.
+fn min_width<'a>(cells: impl Iterator<Item = &'a str>) -> usize {
+    cells
+        .flat_map(|c| c.lines())
+        .flat_map(|l| {
+            super::svg::pieces(l)
+                .into_iter()
+                .map(|(_, p)| text_width(&p))
+        })
+        .max()
+        .unwrap_or(0)
+        .saturating_add(2)
+        .clamp(MIN_WIDTH, WORD_MAX)
+}
+
+/// A word longer than this wraps inside (URLs, long identifiers).
+const WORD_MAX: usize = 10;
+
+/// The columns' widths for these cells: each its content's width when they all fit an A3
+/// page at 100 %; else every column gets its longest word and the rest of the page is shared
+/// in proportion to how much more each column's text wants — long purposes and citations get
+/// the room, short columns (方向, tcp) stay narrow — so fit-to-width never prints text smaller
+/// than its 11 pt.
 fn fit_widths(header: &[String], rows: &[Vec<String>]) -> Vec<usize> {
-    let mut widths: Vec<usize> = (0..header.len())
+    let col = |i: usize| {
+        std::iter::once(header[i].as_str()).chain(rows.iter().map(move |r| r[i].as_str()))
+    };
+    let desired: Vec<usize> = (0..header.len()).map(|i| column_width(col(i))).collect();
+    if desired.iter().sum::<usize>() <= A3_CHARS {
+        return desired;
+    }
+    // A header is never broken (LibreOffice would break 送信元ゾーン anywhere); cells may wrap
+    // between words.
+    let min: Vec<usize> = (0..header.len())
         .map(|i| {
-            column_width(
-                std::iter::once(header[i].as_str()).chain(rows.iter().map(|r| r[i].as_str())),
-            )
+            let head = header[i].lines().map(text_width).max().unwrap_or(0) + 1;
+            min_width(rows.iter().map(|r| r[i].as_str()))
+                .max(head)
+                .min(desired[i])
         })
         .collect();
-    while widths.iter().sum::<usize>() > A3_CHARS {
-        let (i, w) = widths
-            .iter()
-            .enumerate()
-            .max_by_key(|(_, w)| **w)
-            .map(|(i, w)| (i, *w))
-            .unwrap_or((0, 0));
-        if w <= SQUEEZE_MIN {
-            break;
+    let min_sum: usize = min.iter().sum();
+    if min_sum >= A3_CHARS {
+        // Even the words do not fit: squeeze the widest (it wraps inside words) so the
+        // printed text keeps its size.
+        let mut w = min;
+        while w.iter().sum::<usize>() > A3_CHARS {
+            let Some((i, x)) = w.iter().copied().enumerate().max_by_key(|(_, x)| *x) else {
+                break;
+            };
+            if x <= MIN_WIDTH + 2 {
+                break;
+            }
+            w[i] = x - 1;
         }
-        widths[i] = w - 1;
+        return w;
     }
-    widths
+    let extra = A3_CHARS - min_sum;
+    let want: usize = desired.iter().zip(&min).map(|(d, m)| d - m).sum();
+    desired
+        .iter()
+        .zip(&min)
+        .map(|(d, m)| m + (d - m) * extra / want.max(1))
+        .collect()
 }
 
 /// A4 when the columns fit it, else A3 (landscape either way).
@@ -304,6 +346,14 @@ fn build(report: &Report) -> Result<Vec<u8>, XlsxError> {
         row += 1;
         let labels = report.request.approver_labels(lang);
         let first = (last_col + 1).saturating_sub(labels.len() as u16);
+        // The box's own heading, so the printed page says what the stamps are for.
+        let heading = lang.pick("Approval", "承認欄");
+        if first < last_col {
+            ws.merge_range(row, first, row, last_col, heading, &f.header)?;
+        } else {
+            ws.write_string_with_format(row, first, heading, &f.header)?;
+        }
+        row += 1;
         for (i, l) in labels.iter().enumerate() {
             let c = first + i as u16;
             ws.write_string_with_format(row, c, clip(l), &f.label)?;
@@ -449,5 +499,41 @@ mod tests {
         assert_eq!(column_width([&*"x".repeat(200)].into_iter()), MAX_WIDTH);
         assert_eq!(cell_lines("ab\ncd", 10), 2);
         assert_eq!(cell_lines(&"x".repeat(30), 11), 3);
+    }
+
+    #[test]
+    fn wide_sheets_give_the_room_to_long_text() {
+        let header: Vec<String> = ["方向", "プロトコル", "用途", "根拠", "備考", "製品"]
+            .map(String::from)
+            .to_vec();
+        let long = "管理ツールが DeviceLock Service へ RPC で接続するための固定ポート。".repeat(3);
+        let rows = vec![vec![
+            "転送".to_string(),
+            "tcp".into(),
+            long.clone(),
+            long.clone(),
+            long.clone(),
+            long,
+        ]];
+        let w = fit_widths(&header, &rows);
+        assert!(w.iter().sum::<usize>() <= A3_CHARS, "{w:?}");
+        assert!(w[0] <= 8 && w[1] <= 13, "short columns stay narrow: {w:?}");
+        assert!(
+            w[2..].iter().all(|x| *x >= 30),
+            "long text gets the room: {w:?}"
+        );
+        // Content that fits keeps its own widths.
+        let small = vec![vec![
+            "転送".to_string(),
+            "tcp".into(),
+            "短い".into(),
+            "x".into(),
+            String::new(),
+            "DeviceLock".into(),
+        ]];
+        let own: Vec<usize> = (0..header.len())
+            .map(|i| column_width([header[i].as_str(), small[0][i].as_str()].into_iter()))
+            .collect();
+        assert_eq!(fit_widths(&header, &small), own);
     }
 }
