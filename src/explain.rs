@@ -556,7 +556,7 @@ pub fn explain(
                     // of its sources to a host the site knows (a likely mix-up of two hosts).
                     // A requirement that only shares the source with a packet to a host the
                     // site does not know (the internet) is not about that packet.
-                    if !to_ok && !(from_ok && known(*to)) {
+                    if !(to_ok || (from_ok && known(*to))) {
                         continue;
                     }
                     let inactive = d.why_inactive(r);

@@ -340,11 +340,11 @@ fn option_values_keep_their_catalog_type_in_json() {
         match v {
             serde_json::Value::Object(m) => {
                 for (k, x) in m {
-                    if k == "options" || k == "values" {
-                        if let serde_json::Value::Object(o) = x {
-                            for (ok, ov) in o {
-                                found.push((ok.clone(), ov.clone()));
-                            }
+                    if let (true, serde_json::Value::Object(o)) =
+                        (k == "options" || k == "values", x)
+                    {
+                        for (ok, ov) in o {
+                            found.push((ok.clone(), ov.clone()));
                         }
                     }
                     scan(x, found);

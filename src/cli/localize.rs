@@ -70,15 +70,16 @@ fn localize(mut cmd: Command, lang: Lang) -> Command {
         let mut about = pick_line(&a, lang);
         // An about without a Japanese half whose long text has Japanese paragraphs (the
         // top-level command): the first of them.
-        if ja && !has_ja(&about) {
-            if let Some(p) = cmd.get_long_about().and_then(|l| {
+        if ja
+            && !has_ja(&about)
+            && let Some(p) = cmd.get_long_about().and_then(|l| {
                 l.to_string()
                     .split("\n\n")
                     .find(|p| has_ja(p))
                     .map(str::to_string)
-            }) {
-                about = p;
-            }
+            })
+        {
+            about = p;
         }
         cmd = cmd.about(about);
     }
