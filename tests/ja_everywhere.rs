@@ -20,6 +20,20 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// Names that are written in Latin letters in Japanese too.
 const ALLOWED: &[&str] = &[
+    // IANA service names the port tables show, and diagram code in Markdown reports.
+    "fmtp",
+    "tmi",
+    "amberon",
+    "wsman",
+    "wsmans",
+    "omhs",
+    "omsdk",
+    "digraph",
+    "graph",
+    "defender",
+    "ir",
+    "replace",
+    "merge",
     // Protocols, services, address kinds.
     "tcp",
     "udp",
@@ -386,6 +400,9 @@ fn english(text: &str, ok: &BTreeSet<String>) -> Vec<String> {
                 None if c == '<' => quote = Some('>'),
                 None => clean.push(c),
             }
+            if quote.is_some() {
+                clean.push(' ');
+            }
         }
         for token in clean.split(|c: char| {
             c.is_whitespace() || !c.is_ascii() || "(),;[]{}<>|、。「」・:!?*".contains(c)
@@ -608,6 +625,7 @@ fn every_command_speaks_japanese() {
 
     let mut failures = Vec::new();
     let mut render_gap = Vec::new();
+    let mut render_english = 0;
     for c in &cases {
         let out = portplan()
             .args(&c.args)
@@ -633,12 +651,7 @@ fn every_command_speaks_japanese() {
         let render = c.args.first().is_some_and(|a| a == "render") && c.comments_only;
         if render && RENDER_COMMENTS_ENGLISH {
             render_gap.push(format!("{:?}: {} English word(s)", c.args, words.len()));
-            if words.is_empty() {
-                failures.push(format!(
-                    "{:?}: render comments are Japanese now: set RENDER_COMMENTS_ENGLISH = false",
-                    c.args
-                ));
-            }
+            render_english += words.len();
         } else if !words.is_empty() {
             failures.push(format!("{:?}:\n    {}", c.args, words.join("\n    ")));
         }
@@ -660,6 +673,10 @@ fn every_command_speaks_japanese() {
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();
+    if RENDER_COMMENTS_ENGLISH && render_english == 0 {
+        failures
+            .push("render comments are Japanese now: set RENDER_COMMENTS_ENGLISH = false".into());
+    }
     if !render_gap.is_empty() {
         eprintln!(
             "KNOWN GAP (RENDER_COMMENTS_ENGLISH): comments of rendered configuration are English:\n  {}",

@@ -188,13 +188,15 @@ pub fn help_text(rendered: &str, lang: Lang) -> String {
     }
     let mut s = out.join("\n");
     // `[possible values: …]` wrapped between its two words.
-    while let Some(at) = s.find("[possible") {
-        let rest = &s[at + "[possible".len()..];
+    let mut from = 0;
+    while let Some(found) = s[from..].find("[possible") {
+        let at = from + found;
+        from = at + "[possible".len();
+        let rest = &s[from..];
         let gap = rest.len() - rest.trim_start().len();
-        if !rest.trim_start().starts_with("values: ") || gap == 0 {
-            break;
+        if rest.trim_start().starts_with("values: ") && gap > 0 {
+            s.replace_range(from..from + gap, " ");
         }
-        s.replace_range(at..at + "[possible".len() + gap, "[possible ");
     }
     if lang == Lang::Ja {
         for (en, ja) in RENDERED {
@@ -306,5 +308,11 @@ mod tests {
         let two = "Only English first.\n\n日本語だけ。";
         assert_eq!(pick_text(two, Lang::En), "Only English first.");
         assert_eq!(pick_text(two, Lang::Ja), "日本語だけ。");
+        let wrapped =
+            "  --mode <MODE>  既存 [possible\n       values: a, b]\n  [possible values: c]";
+        assert_eq!(
+            help_text(wrapped, Lang::Ja),
+            "  --mode <MODE>  既存 [指定できる値: a, b]\n  [指定できる値: c]"
+        );
     }
 }
