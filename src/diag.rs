@@ -228,9 +228,11 @@ impl Error {
             Error::Usage { message, .. } => escape_line(message.get(lang)).into_owned(),
             Error::Io { path, error } => {
                 let p = safe_name(&path.display().to_string());
+                let why = io_text(error);
                 tr!(
-                    "cannot access {p}: {error}",
-                    "{p} にアクセスできません: {error}"
+                    "cannot access {p}: {}",
+                    "{p} にアクセスできません: {}",
+                    why.get(lang)
                 )
                 .get(lang)
                 .to_string()
@@ -270,12 +272,9 @@ impl Error {
                 out
             }
             Error::Yaml { file, error } => {
-                let at = error
-                    .location()
-                    .filter(|l| l.line() > 0)
-                    .map(|l| (l.line() as usize, l.column() as usize));
                 let quote = parses_as_mapping(&file.text) == Some(true);
-                let cause = yaml_message(error, quote);
+                let layout = yaml_layout(file, error, quote);
+                let (at, cause) = (layout.at, layout.message);
                 let message = tr!(
                     "cannot read this YAML: {}",
                     "この YAML を読み込めません: {}",
@@ -351,11 +350,20 @@ impl Error {
                 // Otherwise only the offending line.
                 let mapping = parses_as_mapping(&file.text);
                 let message = yaml_plain(file, error, mapping == Some(true), lang);
-                let span = error
-                    .location()
-                    .and_then(|l| span_of(file, &l))
-                    .filter(|_| mapping == Some(true));
-                let help = yaml_help(error, mapping)
+                let layout = yaml_layout(file, error, mapping == Some(true));
+                let span = match (layout.specific, layout.at) {
+                    (true, Some((l, c))) => {
+                        let at = file.offset_of(l, c);
+                        Some(at..at + 1)
+                    }
+                    _ => error
+                        .location()
+                        .and_then(|l| span_of(file, &l))
+                        .filter(|_| mapping == Some(true)),
+                };
+                let help = layout
+                    .help
+                    .or_else(|| yaml_help(error, mapping))
                     .or_else(|| flow_comma_help(file, error))
                     .map(|h| h.get(lang).to_string());
                 let span = snippet_span(&file.text, span.as_ref());
@@ -375,6 +383,49 @@ impl Error {
                 help.as_ref().map(|h| escape_line(h.get(lang)).into_owned()),
             )),
             Error::Io { .. } => miette::Report::new(Rendered::plain(self.plain(lang), None)),
+        }
+    }
+}
+
+/// An operating-system error in words of both languages: the usual kinds by name, the rest
+/// by their OS error number (the OS's own text is English only).
+fn io_text(error: &std::io::Error) -> Text {
+    use std::io::ErrorKind as K;
+    let code = error
+        .raw_os_error()
+        .map(|c| format!(" (errno {c})"))
+        .unwrap_or_default();
+    match error.kind() {
+        K::NotFound => tr!(
+            "no such file or directory",
+            "ファイルまたはディレクトリがありません"
+        ),
+        K::PermissionDenied => tr!("permission denied", "アクセス権がありません"),
+        K::IsADirectory => tr!("it is a directory", "ディレクトリです"),
+        K::NotADirectory => tr!(
+            "a part of the path is not a directory",
+            "パスの途中がディレクトリではありません"
+        ),
+        K::AlreadyExists => tr!("it already exists", "すでに存在します"),
+        K::StorageFull => tr!("no space left on the device", "ディスクの空きがありません"),
+        K::ReadOnlyFilesystem => tr!(
+            "the file system is read-only",
+            "ファイルシステムが読み取り専用です"
+        ),
+        K::InvalidFilename => tr!(
+            "the file name is too long or not valid",
+            "ファイル名が長すぎるか、使えない名前です"
+        ),
+        K::WouldBlock | K::TimedOut => tr!(
+            "no data arrived in time",
+            "時間内にデータが届きませんでした"
+        ),
+        K::Interrupted => tr!("interrupted", "中断されました"),
+        K::InvalidData => tr!("the data is not valid", "データが正しくありません"),
+        K::UnexpectedEof => tr!("the file ended early", "ファイルが途中で終わっています"),
+        _ => {
+            let en = error.to_string();
+            Text::new(en, format!("入出力エラー{code}"))
         }
     }
 }
@@ -402,15 +453,6 @@ fn locate(file: &SourceFile, span: Option<&Range<usize>>) -> String {
             format!("{}:{l}:{c}", safe_name(&file.name))
         }
         None => safe_name(&file.name),
-    }
-}
-
-fn yaml_location(file: &SourceFile, error: &serde_saphyr::Error) -> String {
-    match error.location() {
-        Some(loc) if loc.line() > 0 => {
-            format!("{}:{}:{}", safe_name(&file.name), loc.line(), loc.column())
-        }
-        _ => safe_name(&file.name),
     }
 }
 
@@ -491,8 +533,197 @@ impl SourceCode for Snippet {
     }
 }
 
+/// A YAML error as shown: where (1-based line and column), what, and what to do.
+struct YamlLayout {
+    at: Option<(usize, usize)>,
+    message: Text,
+    help: Option<Text>,
+    /// Found by looking at the text (a tab, an indentation): the place is ours, not the
+    /// parser's, and the line is shown even when the file does not parse.
+    specific: bool,
+}
+
+fn yaml_layout(file: &SourceFile, error: &serde_saphyr::Error, quote: bool) -> YamlLayout {
+    let blank = |l: &str| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#') || t == "---"
+    };
+    if file.text.lines().all(blank) {
+        return YamlLayout {
+            at: None,
+            message: tr!(
+                "the file is empty (or holds only comments)",
+                "ファイルが空です (またはコメントだけです)"
+            ),
+            help: Some(tr!(
+                "is it the right file? `portplan init` writes a starter site",
+                "ファイルは正しいですか? `portplan init` でサイト定義のひな形を作成できます"
+            )),
+            specific: true,
+        };
+    }
+    if let Some(at) = tab_indent(file, error) {
+        return YamlLayout {
+            at: Some(at),
+            message: tr!(
+                "a tab character is used for indentation: YAML allows only spaces there",
+                "インデントにタブ文字が使われています: YAML のインデントには空白 (スペース) だけが使えます"
+            ),
+            help: Some(tr!(
+                "replace the tab with spaces, indenting like the lines around it (most editors have \"convert tabs to spaces\")",
+                "タブを空白に置き換え、前後の行とインデントをそろえてください (多くのエディタに「タブを空白に変換」があります)"
+            )),
+            specific: true,
+        };
+    }
+    if let Some((line, col, found, fits)) = misindented(file, error) {
+        let fits = fits
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(" / ");
+        return YamlLayout {
+            at: Some((line, col)),
+            message: tr!(
+                "indentation inconsistent: this line is indented by {found} space(s), which lines up with no line above it ({fits} would)",
+                "インデントがそろっていません: この行の字下げは空白 {found} 個で、上のどの行ともそろっていません ({fits} 個ならそろいます)"
+            ),
+            help: Some(tr!(
+                "indent a key like the other keys of its mapping, a list item (`- `) like the other items of its list",
+                "同じマッピングのキー同士、同じリストの項目 (`- `) 同士で字下げをそろえてください"
+            )),
+            specific: true,
+        };
+    }
+    YamlLayout {
+        at: error
+            .location()
+            .filter(|l| l.line() > 0)
+            .map(|l| (l.line() as usize, l.column() as usize)),
+        message: yaml_message(error, quote),
+        help: None,
+        specific: false,
+    }
+}
+
+/// The first tab in the indentation of a line, up to the line after the one of `error` (the
+/// whole file when the parser gives no line): 1-based line and column. YAML indents with
+/// spaces only, and the parser's complaint about a tab is often about a neighbouring token
+/// ("while scanning a plain scalar"), so the tab itself is what to point at.
+fn tab_indent(file: &SourceFile, error: &serde_saphyr::Error) -> Option<(usize, usize)> {
+    let last = error
+        .location()
+        .map(|l| l.line() as usize)
+        .filter(|l| *l > 0)
+        .map_or(usize::MAX, |l| l + 1);
+    let at = file
+        .text
+        .lines()
+        .take(last)
+        .enumerate()
+        .find_map(|(i, l)| {
+            let indent = &l[..l.len() - l.trim_start_matches([' ', '\t']).len()];
+            indent
+                .find('\t')
+                .map(|c| (i + 1, indent[..c].chars().count() + 1))
+        })?;
+    // Only for what is YAML but for its tabs: the parser names a tab, or the text parses as a
+    // mapping once tabs are spaces (a tab-indented log is not a site with a tab in it).
+    let named = error.to_string().to_ascii_lowercase().contains("tab");
+    (named || parses_as_mapping(&file.text.replace('\t', "  ")) == Some(true)).then_some(at)
+}
+
+/// The parser's structural complaints that a wrong indentation causes.
+fn structural(error: &serde_saphyr::Error) -> bool {
+    let m = error.to_string().to_ascii_lowercase();
+    [
+        "not allowed in this context",
+        "did not find expected",
+        "invalid indentation",
+        "wrongly indented",
+        "while parsing a block",
+        "simple key",
+    ]
+    .iter()
+    .any(|k| m.contains(k))
+}
+
+/// For a structural error: the line at or just before the error whose indentation lines up
+/// with no line above it (a key under a key, a list item under a list item). Returns its line,
+/// the column of its first character, its indentation and the indentations that would fit
+/// (those of the lines it can belong to: the previous line's, its content's after `- `, and
+/// their parents').
+fn misindented(
+    file: &SourceFile,
+    error: &serde_saphyr::Error,
+) -> Option<(usize, usize, usize, Vec<usize>)> {
+    if !structural(error) {
+        return None;
+    }
+    let line = error
+        .location()
+        .map(|l| l.line() as usize)
+        .filter(|l| *l > 0)?;
+    let lines: Vec<&str> = file.text.lines().collect();
+    let content = |l: &str| {
+        let t = l.trim_start_matches(' ');
+        !(t.is_empty() || t.starts_with('#'))
+    };
+    let indent = |l: &str| l.len() - l.trim_start_matches(' ').len();
+    // The levels open above line `n` (1-based): walking up, each line less indented than the
+    // last one kept, with its `- ` content level.
+    let levels = |n: usize| -> Vec<usize> {
+        let mut v = Vec::new();
+        let mut limit = usize::MAX;
+        for l in lines[..n - 1].iter().rev().filter(|l| content(l)) {
+            let i = indent(l);
+            if i < limit || (i == limit && v.is_empty()) {
+                let mut rest = &l[i..];
+                let mut at = i;
+                v.push(at);
+                while let Some(r) = rest.strip_prefix("- ") {
+                    let r2 = r.trim_start_matches(' ');
+                    at += 2 + (r.len() - r2.len());
+                    rest = r2;
+                    v.push(at);
+                }
+                limit = i;
+                if i == 0 {
+                    break;
+                }
+            }
+        }
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let candidates = (line.saturating_sub(1)..=line).rev();
+    for n in candidates.filter(|n| *n >= 2 && *n <= lines.len()) {
+        let l = lines[n - 1];
+        if !content(l) {
+            continue;
+        }
+        let found = indent(l);
+        let fits = levels(n);
+        // The lines above must read as YAML, or this is not a YAML file with a bad line
+        // (whose lines are then not shown or discussed).
+        if !fits.is_empty()
+            && !fits.contains(&found)
+            && parses_as_mapping(&lines[..n - 1].join("\n")) == Some(true)
+        {
+            return Some((n, found + 1, found, fits));
+        }
+    }
+    None
+}
+
 fn yaml_plain(file: &SourceFile, error: &serde_saphyr::Error, quote: bool, lang: Lang) -> String {
-    let (loc, cause) = (yaml_location(file, error), yaml_message(error, quote));
+    let layout = yaml_layout(file, error, quote);
+    let loc = match layout.at {
+        Some((l, c)) => format!("{}:{l}:{c}", safe_name(&file.name)),
+        None => safe_name(&file.name),
+    };
+    let cause = layout.message;
     tr!(
         "{loc}: cannot read this YAML: {}",
         "{loc}: この YAML を読み込めません: {}",
@@ -601,6 +832,10 @@ fn yaml_message(error: &serde_saphyr::Error, quote: bool) -> Text {
             )
         } else if s.contains("sequence") {
             tr!("a list", "リスト")
+        } else if s.contains("string") {
+            tr!("a text", "文字列")
+        } else if s.contains("scalar") {
+            tr!("a single value", "単一の値")
         } else {
             let s = clip(s);
             Text::new(s.clone(), s)
@@ -734,13 +969,83 @@ fn yaml_message(error: &serde_saphyr::Error, quote: bool) -> Text {
         ),
         E::Message { msg, .. } => {
             let m = clip_long(msg);
-            Text::new(m.clone(), format!("YAML を読み込めません: {m}"))
+            Text::new(m.clone(), syntax_ja(&m).to_string())
         }
         other => {
             let m = clip_long(&other.render_with_formatter(&serde_saphyr::UserMessageFormatter));
-            Text::new(m.clone(), format!("YAML を読み込めません: {m}"))
+            Text::new(m.clone(), syntax_ja(&m).to_string())
         }
     }
+}
+
+/// The parser's syntax complaints (English only) in Japanese: the usual ones by what they
+/// mean, the rest as a syntax error (the line and column still say where).
+fn syntax_ja(m: &str) -> &'static str {
+    let m = m.to_ascii_lowercase();
+    const TABLE: &[(&[&str], &str)] = &[
+        (
+            &["tab"],
+            "タブ文字は使えません: 空白 (スペース) にしてください",
+        ),
+        (
+            &["mapping values are not allowed"],
+            "ここに `キー: 値` は書けません: インデントか、値の中のコロン (値にコロンを含めるなら引用符で囲む) を確認してください",
+        ),
+        (
+            &[
+                "block sequence entries are not allowed",
+                "expected '-' indicator",
+            ],
+            "ここにリストの項目 (`- `) は書けません: インデントを確認してください",
+        ),
+        (
+            &["did not find expected key", "mapping keys are not allowed"],
+            "ここにキーは書けません: インデントを確認してください",
+        ),
+        (
+            &[
+                "unclosed bracket",
+                "expected ',' or ']'",
+                "expected ',' or '}'",
+                "flow sequence",
+                "flow mapping",
+            ],
+            "括弧 ([ ] または { }) が閉じられていないか、区切りのカンマがありません",
+        ),
+        (&["bracket"], "括弧の対応が正しくありません"),
+        (
+            &["quote", "quoted scalar"],
+            "引用符が閉じられていないか、引用符の中身が正しくありません",
+        ),
+        (
+            &["expected ':'", "simple key"],
+            "`キー: 値` の `:` がありません",
+        ),
+        (&["':' must be followed"], "`:` の後には空白が必要です"),
+        (&["'-' must be followed"], "`-` の後には空白が必要です"),
+        (&["indentation", "indented"], "インデントが正しくありません"),
+        (&["comment"], "コメント (#) の前には空白が必要です"),
+        (
+            &["anchor", "alias"],
+            "アンカー (&) かエイリアス (*) の名前が正しくありません",
+        ),
+        (&["tag"], "タグ (!) が正しくありません"),
+        (
+            &["end of stream", "unexpected end"],
+            "値の途中でファイルが終わっています",
+        ),
+        (&["character"], "ここでは使えない文字があります"),
+        (&["bom"], "文書の途中に BOM があります"),
+        (&["directive"], "YAML のディレクティブ (%) は使えません"),
+        (
+            &["document"],
+            "文書の区切り (`---`、`...`) の位置が正しくありません",
+        ),
+    ];
+    TABLE
+        .iter()
+        .find(|(keys, _)| keys.iter().any(|k| m.contains(k)))
+        .map_or("YAML の書き方が正しくありません", |(_, ja)| ja)
 }
 
 fn clip_long(s: &str) -> String {
@@ -842,6 +1147,17 @@ fn not_utf8(name: &str, e: std::string::FromUtf8Error) -> Error {
         + 1;
     let byte = bytes.get(offset).copied().unwrap_or_default();
     let utf16 = bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]);
+    // Shift_JIS (Windows' CP932, as Excel and Notepad save it) when the whole file decodes as
+    // it without error and holds Japanese: encoding_rs has no detector, but a text in another
+    // legacy encoding rarely decodes cleanly as Shift_JIS into kana or kanji. Only said, never
+    // converted: the file is the user's to save.
+    let sjis = !utf16
+        && encoding_rs::SHIFT_JIS
+            .decode_without_bom_handling_and_without_replacement(bytes)
+            .is_some_and(|t| {
+                t.chars()
+                    .any(|c| matches!(c as u32, 0x3040..=0x30ff | 0x4e00..=0x9fff))
+            });
     Error::usage(
         tr!(
             "{name}:{line}:{col}: not UTF-8 text (byte {offset} is 0x{byte:02x}): the file must be saved as UTF-8",
@@ -851,6 +1167,11 @@ fn not_utf8(name: &str, e: std::string::FromUtf8Error) -> Error {
             tr!(
                 "it looks like UTF-16: save it as UTF-8 in your editor",
                 "UTF-16 のようです: エディタで UTF-8 を選んで保存し直してください"
+            )
+        } else if sjis {
+            tr!(
+                "it looks like Shift_JIS (CP932, as Excel and Notepad save it): save it again as UTF-8 (Notepad: Save As, Encoding UTF-8), or convert it: iconv -f CP932 -t UTF-8 {name} > new.yaml",
+                "Shift_JIS (CP932、Excel やメモ帳の保存形式) のようです: UTF-8 で保存し直すか (メモ帳: 名前を付けて保存 → 文字コード UTF-8)、変換してください: iconv -f CP932 -t UTF-8 {name} > new.yaml"
             )
         } else {
             tr!(

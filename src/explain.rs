@@ -16,7 +16,7 @@ use crate::catalog::{Catalogs, PortRef, Protocol, ProtocolRef, Requirement};
 use crate::diag::{Error, Result};
 use crate::flows::{Deployment, Inactive};
 use crate::i18n::Text;
-use crate::options::OptionValues;
+use crate::options::{OptionValues, Value};
 use crate::plan::{Direction, Plan, Provenance};
 use crate::site::{PointKind, Site};
 use crate::tr;
@@ -150,22 +150,22 @@ pub enum Reason {
     Condition {
         /// The condition.
         when: String,
-        /// Current values of the options it reads.
-        values: Vec<(String, String)>,
+        /// Current values of the options it reads (typed as in the catalog).
+        values: Vec<(String, Value)>,
     },
     /// The port belongs to a part of the requirement that an option turns off.
     PortCondition {
         /// The group's condition.
         when: String,
-        /// Current values.
-        values: Vec<(String, String)>,
+        /// Current values (typed as in the catalog).
+        values: Vec<(String, Value)>,
     },
     /// An option selects another port or protocol.
     OptionValue {
         /// The option.
         option: String,
-        /// Its value.
-        value: String,
+        /// Its value (typed as in the catalog); `None` when the options select no port at all.
+        value: Option<Value>,
     },
     /// Roles the site maps to nothing.
     RolesNotMapped {
@@ -218,12 +218,34 @@ pub struct Explanation {
     pub not_open: Vec<NotOpen>,
     /// For a packet: the enforcement points on its path and the verdict at each.
     pub crossings: Vec<Crossing>,
+    /// For a packet that nothing opens: no requirement of the site's products targets its
+    /// destination on its port (or comes close: its source to another known host).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_requirement: Option<NoRequirement>,
 }
 
-fn values_of(when: &crate::condition::Expr, vals: &OptionValues) -> Vec<(String, String)> {
+/// No requirement needs a packet.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoRequirement {
+    /// The ends that are in no role of any product of the site.
+    pub unknown: Vec<Unknown>,
+}
+
+/// An end of a packet that no role of the site contains.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unknown {
+    /// `from` or `to`.
+    pub side: String,
+    /// The address.
+    pub address: String,
+    /// The zone it is in, if any.
+    pub zone: Option<String>,
+}
+
+fn values_of(when: &crate::condition::Expr, vals: &OptionValues) -> Vec<(String, Value)> {
     when.options()
         .into_iter()
-        .filter_map(|o| vals.get(o).map(|v| (o.to_string(), v.to_string())))
+        .filter_map(|o| vals.get(o).map(|v| (o.to_string(), v.clone())))
         .collect()
 }
 
@@ -238,12 +260,12 @@ fn port_status(
     let proto_ok = match &req.protocol {
         ProtocolRef::Fixed(ps) => ps.contains(&protocol),
         ProtocolRef::Option(o) => {
-            let now = vals.get(o).map(|v| v.to_string());
-            if now.as_deref() != Some(protocol.as_str()) {
+            let now = vals.get(o);
+            if now.map(|v| v.to_string()).as_deref() != Some(protocol.as_str()) {
                 return could_use_port(&req.ports, vals, port).then(|| {
                     Some(Reason::OptionValue {
                         option: o.clone(),
-                        value: now.unwrap_or_default(),
+                        value: now.cloned(),
                     })
                 });
             }
@@ -293,16 +315,10 @@ fn could_use_port(items: &[PortRef], vals: &OptionValues, port: u16) -> bool {
 
 fn inactive_reason(i: Inactive, req: &Requirement) -> Reason {
     match i {
-        Inactive::Condition { when, values } => Reason::Condition {
-            when,
-            values: values
-                .into_iter()
-                .map(|(k, v)| (k, v.to_string()))
-                .collect(),
-        },
+        Inactive::Condition { when, values } => Reason::Condition { when, values },
         Inactive::NoPorts => Reason::OptionValue {
             option: String::new(),
-            value: String::new(),
+            value: None,
         },
         Inactive::RolesNotDeployed(roles) => Reason::RolesNotMapped {
             roles: if roles.is_empty() {
@@ -334,6 +350,7 @@ pub fn explain(
         open: vec![],
         not_open: vec![],
         crossings: vec![],
+        no_requirement: None,
     };
     // Openings matching `pred`, with only the provenance that `keep` accepts.
     let open_at = |pred: &dyn Fn(&crate::plan::Opening) -> bool,
@@ -507,6 +524,12 @@ pub fn explain(
             };
             ex.open = open_at(&|o| o.permits(*from, *to, *protocol, *port), &carries);
             let opened = requirements_in(&ex.open);
+            // An address in some role of some product of the site.
+            let known = |ip: IpAddr| {
+                site.products
+                    .iter()
+                    .any(|p| p.roles.values().any(|s| s.contains(ip)))
+            };
             for d in &deps {
                 let Some(sp) = site.products.iter().find(|p| p.product == d.catalog.id) else {
                     continue;
@@ -519,17 +542,32 @@ pub fn explain(
                     if opened.contains(&qid) {
                         continue;
                     }
-                    let reason = if let Some(i) = d.why_inactive(r) {
-                        inactive_reason(i, r)
-                    } else if let Some(s) = status {
-                        s
-                    } else {
-                        // Active and on this port: the packet's ends are not its endpoints.
-                        let pairs = r.pairs();
-                        let in_role = |ip: IpAddr, role: &str| {
-                            sp.roles.get(role).is_some_and(|s| s.contains(ip))
-                        };
-                        if !pairs.iter().any(|(a, _)| in_role(*from, a)) {
+                    // Whether the packet's ends are the requirement's endpoints comes first: a
+                    // requirement between other hosts is no reason at all, whatever its state.
+                    let pairs = r.pairs();
+                    let in_role =
+                        |ip: IpAddr, role: &str| sp.roles.get(role).is_some_and(|s| s.contains(ip));
+                    let from_ok = pairs.iter().any(|(a, _)| in_role(*from, a));
+                    let to_ok = pairs.iter().any(|(_, b)| in_role(*to, b));
+                    let pair_ok = pairs
+                        .iter()
+                        .any(|(a, b)| in_role(*from, a) && in_role(*to, b));
+                    // Listed when the packet goes to one of its destinations, or comes from one
+                    // of its sources to a host the site knows (a likely mix-up of two hosts).
+                    // A requirement that only shares the source with a packet to a host the
+                    // site does not know (the internet) is not about that packet.
+                    if !(to_ok || (from_ok && known(*to))) {
+                        continue;
+                    }
+                    let inactive = d.why_inactive(r);
+                    let reason =
+                        if pair_ok || matches!(inactive, Some(Inactive::RolesNotDeployed(_))) {
+                            match (inactive, status) {
+                                (Some(i), _) => inactive_reason(i, r),
+                                (None, Some(s)) => s,
+                                (None, None) => Reason::NoEnforcementPoint,
+                            }
+                        } else if !from_ok {
                             let mut roles: Vec<String> =
                                 pairs.iter().map(|(a, _)| a.to_string()).collect();
                             roles.dedup();
@@ -538,10 +576,7 @@ pub fn explain(
                                 address: from.to_string(),
                                 roles,
                             }
-                        } else if !pairs
-                            .iter()
-                            .any(|(a, b)| in_role(*from, a) && in_role(*to, b))
-                        {
+                        } else {
                             let mut roles: Vec<String> = pairs
                                 .iter()
                                 .filter(|(a, _)| in_role(*from, a))
@@ -553,16 +588,28 @@ pub fn explain(
                                 address: to.to_string(),
                                 roles,
                             }
-                        } else {
-                            Reason::NoEnforcementPoint
-                        }
-                    };
+                        };
                     ex.not_open.push(NotOpen {
                         requirement: qid,
                         source: r.source.to_string(),
                         reason,
                     });
                 }
+            }
+            if ex.open.is_empty() && ex.not_open.is_empty() {
+                // Nothing of the site's products needs this packet: say so, and which end the
+                // site knows nothing about.
+                let end = |side: &str, ip: IpAddr| Unknown {
+                    side: side.to_string(),
+                    address: ip.to_string(),
+                    zone: site.zone_of_ip(ip).map(|z| z.id.clone()),
+                };
+                let unknown = [("from", *from), ("to", *to)]
+                    .into_iter()
+                    .filter(|(_, ip)| !known(*ip))
+                    .map(|(side, ip)| end(side, ip))
+                    .collect();
+                ex.no_requirement = Some(NoRequirement { unknown });
             }
         }
     }
@@ -571,7 +618,7 @@ pub fn explain(
 
 /// The reason in words.
 pub fn reason_text(r: &Reason) -> Text {
-    let vals = |v: &[(String, String)]| {
+    let vals = |v: &[(String, Value)]| {
         v.iter()
             .map(|(k, x)| format!("{k}={x}"))
             .collect::<Vec<_>>()
@@ -600,6 +647,7 @@ pub fn reason_text(r: &Reason) -> Text {
             )
         }
         Reason::OptionValue { option, value } => {
+            let value = value.as_ref().map(|v| v.to_string()).unwrap_or_default();
             tr!(
                 "option {option}={value} selects another port or protocol",
                 "オプション {option}={value} により別のポート/プロトコルが使われます"

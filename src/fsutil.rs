@@ -69,11 +69,53 @@ pub fn output_kind(path: &Path) -> Result<OutputKind> {
                 ))
             }
         }
-        // A dangling symbolic link, or nothing: a new regular file.
+        // A dangling symbolic link, or nothing: a new regular file, in a directory that must
+        // exist.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if !link {
+                check_output_dir(path)?;
+            }
             Ok(OutputKind::File(path.to_path_buf()))
         }
         Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// The directory `path` is to be written into exists (and is a directory): otherwise an error
+/// that names that *output directory*, so "no such file" is not read as the input missing.
+pub fn check_output_dir(path: &Path) -> Result<()> {
+    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => {
+            let d = crate::escape::escape_controls(&dir.display().to_string()).into_owned();
+            Err(Error::usage(
+                tr!(
+                    "the output directory {d} is not a directory",
+                    "出力先のディレクトリ {d} はディレクトリではありません"
+                ),
+                Some(tr!(
+                    "give -o a path in an existing directory",
+                    "-o には既存のディレクトリの中のパスを指定してください"
+                )),
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let d = crate::escape::escape_controls(&dir.display().to_string()).into_owned();
+            Err(Error::usage(
+                tr!(
+                    "the output directory {d} does not exist: nothing was written",
+                    "出力先のディレクトリ {d} がありません: 何も書き込んでいません"
+                ),
+                Some(tr!(
+                    "create it first (mkdir -p {d}) or give -o a path in an existing directory",
+                    "先に作成するか (mkdir -p {d})、-o に既存のディレクトリの中のパスを指定してください"
+                )),
+            ))
+        }
+        Err(e) => Err(Error::io(dir, e)),
     }
 }
 
@@ -181,6 +223,9 @@ fn write_all_with<C: AsRef<[u8]>>(
     files: &[(PathBuf, C)],
     mut rename: impl FnMut(tempfile::NamedTempFile, &Path) -> std::io::Result<()>,
 ) -> Result<()> {
+    for (path, _) in files {
+        check_output_dir(path)?;
+    }
     for (path, _) in files {
         if std::fs::symlink_metadata(path).is_ok_and(|m| !m.file_type().is_file()) {
             if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())

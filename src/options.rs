@@ -112,7 +112,12 @@ impl Serialize for Value {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Value::Bool(b) => s.serialize_bool(*b),
-            Value::Choice(c) => s.serialize_str(c),
+            // A choice written as numbers in the catalog (`values: [80, 8080]`) stays a
+            // number: JSON readers compare `proxy_port` with 8080, not "8080".
+            Value::Choice(c) => match c.parse::<u64>() {
+                Ok(n) if n.to_string() == *c => s.serialize_u64(n),
+                _ => s.serialize_str(c),
+            },
             Value::Port(p) => s.serialize_u16(*p),
             Value::Range(a, b) => s.serialize_str(&format!("{a}-{b}")),
         }

@@ -168,8 +168,14 @@ fn packet_queries_name_the_points_on_the_path() {
         reasons.contains(&("tmws/agent-sync-ldap", "not_an_endpoint")),
         "{reasons:?}"
     );
+    // direct-ldap is also off (auth != direct), but a client is not its source either way:
+    // the endpoints come first, so no unrelated condition is cited (issue 16).
     assert!(
-        reasons.contains(&("tmws/direct-ldap", "condition")),
+        reasons.contains(&("tmws/direct-ldap", "not_an_endpoint")),
+        "{reasons:?}"
+    );
+    assert!(
+        !reasons.iter().any(|(_, r)| *r == "condition"),
         "{reasons:?}"
     );
 
@@ -308,7 +314,7 @@ fn bad_site_files_get_line_and_column_and_exit_2() {
     let e = String::from_utf8(out.stderr).unwrap();
     assert!(
         e.contains(&format!(
-            "bad.yaml:{line}:11: `10.10.0.400` is not an address, CIDR, `zone:NAME` or host name"
+            "bad.yaml:{line}:11: `10.10.0.400` is a malformed address: number 4 `400` is larger than 255"
         )),
         "{e}"
     );

@@ -162,7 +162,7 @@ macro_rules! mirror {
 mirror! {
     /// Output language ([`crate::i18n::Lang`]).
     enum Lang => crate::i18n::Lang {
-        /// English.
+        /// English / 英語
         En,
         /// 日本語.
         Ja,

@@ -16,6 +16,7 @@ use crate::i18n::Lang;
 
 mod args;
 mod commands;
+pub(crate) mod localize;
 
 /// Which ports must I open for this product? Vendor port requirements as data, the minimal
 /// openings, each traced to the vendor document row that needs it.
@@ -106,17 +107,66 @@ enum Command {
     Import(commands::import::Args),
 }
 
+/// The language asked for before the command line is parsed (for `--help` and clap's errors):
+/// `--lang` (last one wins), then `PORTPLAN_LANG`, then the locale.
+fn early_lang(args: &[std::ffi::OsString]) -> Lang {
+    let mut lang = None;
+    let mut it = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(a) = it.next() {
+        if a == "--" {
+            break;
+        }
+        let v = match a.strip_prefix("--lang") {
+            Some("") => it.next().map(|v| v.into_owned()),
+            Some(rest) => rest.strip_prefix('=').map(str::to_string),
+            None => None,
+        };
+        match v.as_deref() {
+            Some("ja") => lang = Some(Lang::Ja),
+            Some("en") => lang = Some(Lang::En),
+            _ => {}
+        }
+    }
+    lang.or_else(|| match std::env::var("PORTPLAN_LANG").ok().as_deref() {
+        Some("ja") => Some(Lang::Ja),
+        Some("en") => Some(Lang::En),
+        _ => None,
+    })
+    .unwrap_or_else(Lang::from_env)
+}
+
+/// The clap command with its help in `lang` (see [`localize`]).
+pub fn command(lang: Lang) -> clap::Command {
+    use clap::CommandFactory;
+    localize::command(Cli::command(), lang)
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    use clap::FromArgMatches;
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let early = early_lang(&argv);
+    let parsed = command(early)
+        .try_get_matches_from(&argv)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
+            let code = if e.use_stderr() {
                 EXIT_BAD_INPUT
             } else {
                 EXIT_OK
-            });
+            };
+            let text = match localize::error_text(&e, early) {
+                Some(t) if e.use_stderr() => t,
+                _ => localize::help_text(&e.render().to_string(), early),
+            };
+            if e.use_stderr() {
+                eprint!("{text}");
+            } else {
+                print(&text);
+            }
+            return ExitCode::from(code);
         }
     };
     let lang = cli.lang.map_or_else(Lang::from_env, Lang::from);

@@ -116,6 +116,49 @@ pub fn explanation(ex: &Explanation, format: Format, lang: Lang) -> String {
             );
         }
     }
+    if let (
+        Some(nr),
+        Query::Packet {
+            from,
+            to,
+            protocol,
+            port,
+        },
+    ) = (&ex.no_requirement, &ex.query)
+    {
+        let _ = writeln!(
+            out,
+            "\n{h}{}",
+            lang.pick("Not open because", "開放されない理由")
+        );
+        let _ = writeln!(
+            out,
+            "{li}{}",
+            crate::tr!(
+                "No requirement of the site's products targets {to} on {protocol}/{port} from {from}: nothing needs this packet.",
+                "このサイトの製品には、{from} から {to} への {protocol}/{port} を必要とする要件はありません: このパケットを必要とするものはありません。"
+            )
+            .get(lang)
+        );
+        for u in &nr.unknown {
+            let a = &u.address;
+            let side = if u.side == "from" {
+                lang.pick("source", "送信元")
+            } else {
+                lang.pick("destination", "宛先")
+            };
+            let zone = u.zone.as_deref().unwrap_or("-");
+            let _ = writeln!(
+                out,
+                "{li}{}",
+                crate::tr!(
+                    "The {side} {a} is in no role of the site's products (zone {zone}).",
+                    "{side} {a} はこのサイトの製品のどのロールにも含まれません (ゾーン {zone})。"
+                )
+                .get(lang)
+            );
+        }
+    }
     if !ex.not_open.is_empty() {
         let _ = writeln!(
             out,

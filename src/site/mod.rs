@@ -618,10 +618,12 @@ impl Checker<'_> {
                         let t = &c.value;
                         self.problem(
                             self.span(c),
-                            tr!(
-                                "`{t}` is not an IPv4/IPv6 address or CIDR",
-                                "`{t}` は IPv4/IPv6 アドレスまたは CIDR ではありません"
-                            ),
+                            malformed_address(t).unwrap_or_else(|| {
+                                tr!(
+                                    "`{t}` is not an IPv4/IPv6 address or CIDR",
+                                    "`{t}` は IPv4/IPv6 アドレスまたは CIDR ではありません"
+                                )
+                            }),
                             Some(tr!(
                                 "e.g. 10.20.0.0/16 or 2001:db8::/48",
                                 "例: 10.20.0.0/16、2001:db8::/48"
@@ -1051,10 +1053,12 @@ impl Checker<'_> {
                     let t = &c.value;
                     self.problem(
                         self.span(c),
-                        tr!(
-                            "`{t}` is not an IPv4/IPv6 address or CIDR",
-                            "`{t}` は IPv4/IPv6 アドレスまたは CIDR ではありません"
-                        ),
+                        malformed_address(t).unwrap_or_else(|| {
+                            tr!(
+                                "`{t}` is not an IPv4/IPv6 address or CIDR",
+                                "`{t}` は IPv4/IPv6 アドレスまたは CIDR ではありません"
+                            )
+                        }),
                         Some(tr!("e.g. 192.168.100.0/24", "例: 192.168.100.0/24")),
                     );
                 }
@@ -1243,6 +1247,15 @@ impl Checker<'_> {
                         } else {
                             set.insert_net(net);
                         }
+                    } else if let Some(why) = malformed_address(t) {
+                        self.problem(
+                            span,
+                            why,
+                            Some(tr!(
+                                "an address is 4 numbers from 0 to 255 (10.10.0.4); a network adds its prefix length (10.20.0.0/16)",
+                                "アドレスは 0〜255 の 4 つの数 (10.10.0.4)、ネットワークはそれにプレフィックス長を付けたもの (10.20.0.0/16) です"
+                            )),
+                        );
                     } else if looks_like_fqdn(t) {
                         if hint == ZoneHint::Internet {
                             set.extend(&AddrSet::fqdn(t));
@@ -1272,6 +1285,96 @@ impl Checker<'_> {
         }
         set
     }
+}
+
+/// What is wrong with `s` when it was evidently meant as an IP address or CIDR but is not one:
+/// four dot-separated parts of which at least three are numbers (`10.0.0.256`,
+/// `172.16.100.1O` with the letter O), or hex groups with colons that do not parse as IPv6.
+/// `None` when `s` parses, or does not look like an address at all (a host name).
+pub fn malformed_address(s: &str) -> Option<Text> {
+    let s = s.trim();
+    if parse_net(s).is_some() {
+        return None;
+    }
+    let (addr, prefix) = match s.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (s, None),
+    };
+    let parts: Vec<&str> = addr.split('.').collect();
+    let numeric = |p: &&str| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit());
+    if !addr.contains(':') && parts.len() >= 3 && parts.len() <= 5 {
+        let numbers = parts.iter().filter(|p| numeric(p)).count();
+        if numbers + 1 < parts.len() || (parts.len() != 4 && numbers != parts.len()) {
+            return None;
+        }
+        if parts.len() != 4 {
+            let n = parts.len();
+            return Some(tr!(
+                "`{s}` is a malformed address: an IPv4 address has 4 numbers separated by dots, this has {n}",
+                "`{s}` はアドレスの形が正しくありません: IPv4 アドレスはドットで区切った 4 つの数ですが、{n} つあります"
+            ));
+        }
+        for (i, p) in parts.iter().enumerate() {
+            let k = i + 1;
+            if p.is_empty() {
+                return Some(tr!(
+                    "`{s}` is a malformed address: number {k} is empty",
+                    "`{s}` はアドレスの形が正しくありません: {k} 番目の数がありません"
+                ));
+            }
+            if !numeric(p) {
+                let lookalike = p.chars().find_map(|c| match c {
+                    'O' | 'o' => Some(("O", "0")),
+                    'l' | 'I' | 'i' => Some(("l/I", "1")),
+                    _ => None,
+                });
+                return Some(match lookalike {
+                    Some((letter, digit)) => tr!(
+                        "`{s}` is a malformed address: number {k} `{p}` holds the letter {letter}, not the digit {digit}",
+                        "`{s}` はアドレスの形が正しくありません: {k} 番目の `{p}` に数字の {digit} ではなく英字の {letter} があります"
+                    ),
+                    None => tr!(
+                        "`{s}` is a malformed address: number {k} `{p}` is not a number",
+                        "`{s}` はアドレスの形が正しくありません: {k} 番目の `{p}` は数ではありません"
+                    ),
+                });
+            }
+            if p.parse::<u32>().map_or(true, |n| n > 255) {
+                return Some(tr!(
+                    "`{s}` is a malformed address: number {k} `{p}` is larger than 255",
+                    "`{s}` はアドレスの形が正しくありません: {k} 番目の `{p}` が 255 を超えています"
+                ));
+            }
+        }
+        if let Some(p) = prefix {
+            return Some(tr!(
+                "`{s}` is a malformed CIDR: the prefix length `{p}` must be a number from 0 to 32",
+                "`{s}` は CIDR の形が正しくありません: プレフィックス長 `{p}` は 0〜32 の数にしてください"
+            ));
+        }
+        return Some(tr!(
+            "`{s}` is a malformed address",
+            "`{s}` はアドレスの形が正しくありません"
+        ));
+    }
+    let hexish = addr.contains(':')
+        && addr.matches(':').count() >= 2
+        && addr
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.' || c == 'O' || c == 'o');
+    if hexish {
+        if let (Ok(_), Some(p)) = (addr.parse::<IpAddr>(), prefix) {
+            return Some(tr!(
+                "`{s}` is a malformed CIDR: the prefix length `{p}` must be a number from 0 to 128",
+                "`{s}` は CIDR の形が正しくありません: プレフィックス長 `{p}` は 0〜128 の数にしてください"
+            ));
+        }
+        return Some(tr!(
+            "`{s}` is a malformed IPv6 address",
+            "`{s}` は IPv6 アドレスの形が正しくありません"
+        ));
+    }
+    None
 }
 
 /// Parse `10.0.0.1`, `10.0.0.0/24`, `2001:db8::/32`; a host bit set in a CIDR is truncated.

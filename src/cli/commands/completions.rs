@@ -62,10 +62,27 @@ pub fn run(args: Args, _g: &Global, _lang: Lang) -> Result<u8> {
 }
 
 /// The man page (roff) on stdout: `portplan man > portplan.1`.
-pub fn run_man(_args: ManArgs, _g: &Global, _lang: Lang) -> Result<u8> {
-    let man = clap_mangen::Man::new(Cli::command());
+pub fn run_man(_args: ManArgs, _g: &Global, lang: Lang) -> Result<u8> {
+    let man = clap_mangen::Man::new(crate::cli::command(lang));
     let mut out = Vec::new();
     man.render(&mut out).map_err(write_err)?;
+    if lang == Lang::Ja {
+        // The section names of Japanese man pages (clap_mangen writes them in English).
+        let text = String::from_utf8_lossy(&out).into_owned();
+        let text = [
+            (".SH NAME", ".SH 名前"),
+            (".SH SYNOPSIS", ".SH 書式"),
+            (".SH DESCRIPTION", ".SH 説明"),
+            (".SH OPTIONS", ".SH オプション"),
+            (".SH SUBCOMMANDS", ".SH サブコマンド"),
+            (".SH VERSION", ".SH バージョン"),
+            (".SH EXTRA", ".SH 補足"),
+            (".SH AUTHORS", ".SH 作者"),
+        ]
+        .iter()
+        .fold(text, |t, (en, ja)| t.replace(en, ja));
+        out = crate::cli::localize::help_text(&text, lang).into_bytes();
+    }
     use std::io::Write;
     std::io::stdout().write_all(&out).map_err(write_err)?;
     Ok(EXIT_OK)

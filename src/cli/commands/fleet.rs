@@ -185,6 +185,8 @@ fn generate(a: Generate, g: &Global, lang: Lang) -> Result<u8> {
             }),
         ));
     }
+    // DIR itself is made (with what goes under it), not the directory it is to be in.
+    crate::fsutil::check_output_dir(&dir)?;
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let paths: Vec<(PathBuf, String)> = files
         .into_iter()
