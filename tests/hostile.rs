@@ -156,7 +156,7 @@ fn device_nodes_stay_devices() {
         "-o",
         full.to_str().unwrap(),
     ]);
-    assert!(err.contains("No space left on device"), "{err}");
+    assert!(err.to_lowercase().contains("no space left"), "{err}");
     for p in [&null, &full] {
         assert!(std::fs::metadata(p).unwrap().file_type().is_char_device());
     }
