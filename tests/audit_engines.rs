@@ -14,7 +14,7 @@ use portplan::addr::AddrSet;
 use portplan::audit::eval::{PathKind, eval_path, eval_path_in, path_universe};
 use portplan::audit::ipset::Sets;
 use portplan::audit::model::Ruleset;
-use portplan::audit::slice::{Rw, Tag, leaves, rule_hull};
+use portplan::audit::slice::{leaves, rule_items};
 use portplan::audit::{AuditReport, Engine, Interfaces, Point, audit_with, read};
 use portplan::catalog::Protocol;
 use portplan::packet::Space;
@@ -152,17 +152,7 @@ fn same_reports(what: &str, rs: &Ruleset, seed: u64) {
 fn same_sets(what: &str, rs: &Ruleset) {
     let space = Space::with_table(&rs.layout(), 22).expect("space");
     let s = &space;
-    let mut items = Vec::new();
-    for (ci, c) in rs.chains.iter().enumerate() {
-        for ri in 0..c.rules.len() {
-            let h = rule_hull(rs, ci, ri, Rw::default());
-            for v6 in [false, true] {
-                if let Some(b) = h.of(v6) {
-                    items.push((b, v6, Tag::Rule(ci, ri)));
-                }
-            }
-        }
-    }
+    let items = rule_items(rs);
     // Small leaves: many cuts, so many rules are skipped somewhere.
     let ls = leaves(&items, 4);
     if items.len() > 8 {

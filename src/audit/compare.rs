@@ -259,6 +259,16 @@ pub enum Engine {
     Sliced,
 }
 
+/// Excess is attributed to rules first, then policies, then "no chain", each in walk order.
+fn blame_key(order: &HashMap<Blame, usize>, bl: &Blame) -> (u8, usize) {
+    let class = match bl {
+        Blame::Rule(..) => 0,
+        Blame::Policy(_) => 1,
+        Blame::NoChain => 2,
+    };
+    (class, order.get(bl).copied().unwrap_or(usize::MAX))
+}
+
 /// Opening stages by item: item `2 i` is opening `i`'s way there (new connections and later
 /// packets), item `2 i + 1` its replies.
 fn item_stages(item: usize) -> &'static [Stage] {
@@ -407,58 +417,19 @@ pub(super) fn run(
     let leaves: Vec<slice::Leaf> = match engine {
         Engine::Whole => Vec::new(),
         Engine::Sliced => {
-            let mut items: Vec<(slice::Bx, bool, slice::Tag)> = Vec::new();
-            for (ci, c) in rs.chains.iter().enumerate() {
-                for ri in 0..c.rules.len() {
-                    let h = slice::rule_hull(rs, ci, ri, slice::Rw::default());
-                    for v6 in [false, true] {
-                        if let Some(b) = h.of(v6) {
-                            items.push((b, v6, slice::Tag::Rule(ci, ri)));
-                        }
-                    }
-                }
-            }
+            let mut items = slice::rule_items(rs);
             for (oi, o) in plan.openings.iter().enumerate() {
-                let ports = o
-                    .ports
-                    .ranges()
-                    .map(|r| (u128::from(*r.start()), u128::from(*r.end())))
-                    .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
-                for v6 in [false, true] {
-                    let (Some(f), Some(to)) =
-                        (slice::addr_iv(&o.from, v6), slice::addr_iv(&o.to, v6))
-                    else {
-                        continue;
-                    };
-                    items.push((
-                        slice::bx(v6, Some(f), Some(to), ports),
-                        v6,
-                        slice::Tag::Item(2 * oi),
-                    ));
-                    items.push((
-                        slice::bx(v6, Some(to), Some(f), None),
-                        v6,
-                        slice::Tag::Item(2 * oi + 1),
-                    ));
+                for (b, v6) in slice::flow_boxes(&o.from, &o.to, Some(&o.ports)) {
+                    items.push((b, v6, slice::Tag::Item(2 * oi)));
+                }
+                // Replies: the other way, from any port.
+                for (b, v6) in slice::flow_boxes(&o.to, &o.from, None) {
+                    items.push((b, v6, slice::Tag::Item(2 * oi + 1)));
                 }
             }
             for (k, c) in plan.must_stay_closed.iter().enumerate() {
-                let ports = c
-                    .ports
-                    .ranges()
-                    .map(|r| (u128::from(*r.start()), u128::from(*r.end())))
-                    .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
-                for v6 in [false, true] {
-                    let (Some(f), Some(to)) =
-                        (slice::addr_iv(&c.from, v6), slice::addr_iv(&c.to, v6))
-                    else {
-                        continue;
-                    };
-                    items.push((
-                        slice::bx(v6, Some(f), Some(to), ports),
-                        v6,
-                        slice::Tag::Item(first_closed + k),
-                    ));
+                for (b, v6) in slice::flow_boxes(&c.from, &c.to, Some(&c.ports)) {
+                    items.push((b, v6, slice::Tag::Item(first_closed + k)));
                 }
             }
             slice::leaves(&items, slice::LEAF_ITEMS)
@@ -581,14 +552,7 @@ pub(super) fn run(
             }
             let ex_lo = s.and(&ex_hi, &b.lo)?;
             let mut order: Vec<&(Blame, Set)> = res.accepts.iter().collect();
-            order.sort_by_key(|(bl, _)| {
-                let class = match bl {
-                    Blame::Rule(..) => 0,
-                    Blame::Policy(_) => 1,
-                    Blame::NoChain => 2,
-                };
-                (class, p.order.get(bl).copied().unwrap_or(usize::MAX))
-            });
+            order.sort_by_key(|(bl, _)| blame_key(&p.order, bl));
             // Attribution on packets with their interfaces: a rule is blamed for what it
             // accepts and the whole path accepts too.
             let mut rest = s.diff(&s.and(&b.pa, &newconn)?, &need)?;
@@ -683,14 +647,7 @@ pub(super) fn run(
     // Excess, per path in attribution order.
     for (pi, p) in paths.iter().enumerate() {
         let mut found: Vec<(&Blame, &ExcessAcc)> = excess[pi].iter().collect();
-        found.sort_by_key(|(bl, _)| {
-            let class = match bl {
-                Blame::Rule(..) => 0,
-                Blame::Policy(_) => 1,
-                Blame::NoChain => 2,
-            };
-            (class, p.order.get(bl).copied().unwrap_or(usize::MAX))
-        });
+        found.sort_by_key(|(bl, _)| blame_key(&p.order, bl));
         for (blame, e) in found {
             let (Some(with_if), Some(part)) = (&e.with_if, &e.part) else {
                 continue;

@@ -29,6 +29,7 @@ use ipnet::{IpNet, Ipv4Subnets, Ipv6Subnets};
 use crate::addr::AddrSet;
 use crate::audit::model::{Families, Match, Prim, Ruleset};
 use crate::packet::{Field, R, Set, Space};
+use crate::portset::PortSet;
 
 /// A closed interval of a field's values.
 pub type Iv = (u128, u128);
@@ -225,6 +226,39 @@ pub fn family_hull(f: Families) -> Hull {
 pub fn rule_hull(rs: &Ruleset, ci: usize, ri: usize, rw: Rw) -> Hull {
     let c = &rs.chains[ci];
     hull(&c.rules[ri].matches, rw).meet(family_hull(c.families))
+}
+
+/// Every rule of the ruleset placed by its bounds (before NAT), once per family it can match.
+pub fn rule_items(rs: &Ruleset) -> Vec<(Bx, bool, Tag)> {
+    let mut items = Vec::new();
+    for (ci, c) in rs.chains.iter().enumerate() {
+        for ri in 0..c.rules.len() {
+            let h = rule_hull(rs, ci, ri, Rw::default());
+            for v6 in [false, true] {
+                if let Some(b) = h.of(v6) {
+                    items.push((b, v6, Tag::Rule(ci, ri)));
+                }
+            }
+        }
+    }
+    items
+}
+
+/// The boxes of traffic from `from` to `to` on destination ports `ports` (any port when
+/// `None`), per family both sides have.
+pub fn flow_boxes(from: &AddrSet, to: &AddrSet, ports: Option<&PortSet>) -> Vec<(Bx, bool)> {
+    let ports = ports.and_then(|p| {
+        p.ranges()
+            .map(|r| (u128::from(*r.start()), u128::from(*r.end())))
+            .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+    });
+    [false, true]
+        .into_iter()
+        .filter_map(|v6| {
+            let (f, t) = (addr_iv(from, v6)?, addr_iv(to, v6)?);
+            Some((bx(v6, Some(f), Some(t), ports), v6))
+        })
+        .collect()
 }
 
 /// What a leaf's packets can meet.

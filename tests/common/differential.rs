@@ -17,7 +17,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use portplan::audit::eval::{PathKind, eval_path, eval_path_in, path_universe};
 use portplan::audit::model::{Match, Prim, Ruleset};
-use portplan::audit::slice::{Leaf, Rw, Tag, leaves, rule_hull};
+use portplan::audit::slice::{Leaf, leaves, rule_items};
 use portplan::packet::{CtState, PORT_PROTOS, Packet, Set, Space};
 
 use super::oracle::{ACK, FIN, Fate, PSH, Path, Probe, RST, SYN, URG, routable};
@@ -131,17 +131,7 @@ fn kind(p: Path) -> PathKind {
 
 /// The audit's leaves for a ruleset's rules, at most `size` items each where a cut allows.
 pub fn leaves_of(rs: &Ruleset, size: usize) -> Vec<Leaf> {
-    let mut items = Vec::new();
-    for (ci, c) in rs.chains.iter().enumerate() {
-        for ri in 0..c.rules.len() {
-            let h = rule_hull(rs, ci, ri, Rw::default());
-            for v6 in [false, true] {
-                if let Some(b) = h.of(v6) {
-                    items.push((b, v6, Tag::Rule(ci, ri)));
-                }
-            }
-        }
-    }
+    let items = rule_items(rs);
     leaves(&items, size)
 }
 
