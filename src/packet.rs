@@ -144,25 +144,31 @@ pub const MUTABLE: [Field; 7] = [
     Field::CtMark,
 ];
 
-/// Variable order, top to bottom.
+/// Variable order, top to bottom, chosen by measurement (bench/README.md, "Variable order"):
+/// * the fields a NAT or `notrack` rule changes (rewritten flags, NAT bindings, `notrack`) on
+///   top: a rule's "unknown for rewritten packets" then splits the packets once at the root, and
+///   mapping sets back to entering packets quantifies only the top levels;
+/// * then family, state, interfaces, protocol, TCP flags and marks: few values, and
+///   quantifying the interfaces away (done for every finding) stays cheap above the addresses;
+/// * then destination, source, destination port, source port, where rules differ most.
 const ORDER: [Field; 17] = [
-    Field::Fam,
-    Field::State,
-    Field::NoTrack,
-    Field::CtDnat,
-    Field::CtSnat,
     Field::RwDst,
     Field::RwSrc,
+    Field::CtDnat,
+    Field::CtSnat,
+    Field::NoTrack,
+    Field::Fam,
+    Field::State,
     Field::Iif,
     Field::Oif,
     Field::Proto,
     Field::Flags,
     Field::Mark,
     Field::CtMark,
-    Field::Src,
     Field::Dst,
-    Field::SPort,
+    Field::Src,
     Field::DPort,
+    Field::SPort,
 ];
 
 /// The variable order: [`ORDER`], or `PORTPLAN_ORDER` (comma-separated field names, for
@@ -205,6 +211,16 @@ fn cache_capacity() -> usize {
         .and_then(|v| v.parse::<u32>().ok())
         .filter(|v| (10..=28).contains(v))
         .unwrap_or(20);
+    1 << log
+}
+
+/// The fewest nodes at which [`Space::tidy`] collects: `PORTPLAN_GC` (log2) for measuring.
+fn gc_floor() -> usize {
+    let log = std::env::var("PORTPLAN_GC")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|v| (10..=30).contains(v))
+        .unwrap_or(23);
     1 << log
 }
 
@@ -307,6 +323,29 @@ impl std::fmt::Display for Packet {
     }
 }
 
+/// A node of `m` on `level` with these children (then, else), not yet in the unique table.
+fn inner_node<M: Manager>(
+    _m: &M,
+    level: oxidd::LevelNo,
+    children: [oxidd_core::util::Own<M::Edge>; 2],
+) -> M::InnerNode {
+    use oxidd::InnerNode as _;
+    M::InnerNode::new(level, children)
+}
+
+/// One step of [`Space::ladder`]: how a variable `v` combines with the function `g` built below.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    /// `v ∧ g`.
+    And,
+    /// `¬v ∧ g`.
+    AndNot,
+    /// `v ∨ g`.
+    Or,
+    /// `¬v ∨ g`.
+    OrNot,
+}
+
 /// A set of packets.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Set(BCDDFunction);
@@ -343,6 +382,9 @@ pub struct Space {
     total: u32,
     valid: Set,
     entry: Set,
+    /// Collect dead nodes once the table holds this many (see [`Space::tidy`]).
+    gc_at: std::cell::Cell<usize>,
+    tidy_calls: std::cell::Cell<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -410,10 +452,33 @@ impl Space {
             total,
             valid: t.clone(),
             entry: t,
+            gc_at: std::cell::Cell::new(gc_floor()),
+            tidy_calls: std::cell::Cell::new(0),
         };
         s.valid = s.build_valid()?;
         s.entry = s.build_entry()?;
         Ok(s)
+    }
+
+    /// Collect dead nodes when the table has grown to three times what was alive after the last
+    /// collection (at least [`gc_floor`] nodes); looked at every 128th call (counting the nodes
+    /// walks every level). Without it dead nodes stay until the table is 95 % full, so memory
+    /// follows the table's size instead of what is alive (bench/README.md, "Variable order").
+    pub fn tidy(&self) {
+        let calls = self.tidy_calls.get().wrapping_add(1);
+        self.tidy_calls.set(calls);
+        if !calls.is_multiple_of(128) {
+            return;
+        }
+        let n = self.mgr.with_manager_shared(|m| m.num_inner_nodes());
+        if n < self.gc_at.get() {
+            return;
+        }
+        let alive = self.mgr.with_manager_shared(|m| {
+            m.gc();
+            m.num_inner_nodes()
+        });
+        self.gc_at.set((3 * alive).max(gc_floor()));
     }
 
     fn build_valid(&self) -> R<Set> {
@@ -625,14 +690,61 @@ impl Space {
     /// The top `len` bits of the `width`-bit field at `off` equal those of `value`; built
     /// bottom-up so each literal adds one node.
     fn bits(&self, off: u32, width: u32, value: u128, len: u32) -> R<Set> {
-        let mut acc = self.raw_true();
-        for i in (0..len).rev() {
-            let bit = (value >> (width - 1 - i)) & 1 == 1;
-            let v = self.var(off + i)?;
-            let lit = if bit { v } else { self.not_raw(&v)? };
-            acc = self.and(&lit, &acc)?;
-        }
-        Ok(acc)
+        let steps: Vec<(u32, Step)> = (0..len)
+            .map(|i| {
+                let bit = (value >> (width - 1 - i)) & 1 == 1;
+                (off + i, if bit { Step::And } else { Step::AndNot })
+            })
+            .collect();
+        self.ladder(&steps)
+    }
+
+    /// The function built bottom-up from `steps` (variables in increasing order, i.e. top
+    /// first): starting from true at the bottom, each step makes one node on its variable from
+    /// the function below it (see [`Step`]). The same functions as conjunctions and disjunctions
+    /// of literals, but one node insertion per variable instead of one operation of the decision
+    /// diagram library (each of which costs a few hundred nanoseconds of bookkeeping even for
+    /// a one-node result, measured: bench/README.md "Variable order").
+    fn ladder(&self, steps: &[(u32, Step)]) -> R<Set> {
+        use oxidd::Function as _;
+        use oxidd_core::LevelView as _;
+        debug_assert!(steps.windows(2).all(|w| w[0].0 < w[1].0));
+        self.mgr.with_manager_shared(|m| {
+            let t_edge = BCDDFunction::t_edge(m);
+            let f_edge = BCDDFunction::f_edge(m);
+            let (plain, compl) = (t_edge.tag(), f_edge.tag());
+            m.drop_edge(t_edge);
+            m.drop_edge(f_edge);
+            let mut acc = BCDDFunction::t_edge(m);
+            for (var, step) in steps.iter().rev() {
+                let (hi, lo) = match step {
+                    Step::And => (acc, BCDDFunction::f_edge(m)),
+                    Step::AndNot => (BCDDFunction::f_edge(m), acc),
+                    Step::Or => (BCDDFunction::t_edge(m), acc),
+                    Step::OrNot => (acc, BCDDFunction::t_edge(m)),
+                };
+                if hi == lo {
+                    m.drop_edge(lo);
+                    acc = hi;
+                    continue;
+                }
+                // Complement-edge form: a node's then-edge is never complemented.
+                let (hi, lo, tag) = if hi.tag() == compl {
+                    let flipped = if lo.tag() == compl { plain } else { compl };
+                    (hi.with_tag(plain), lo.with_tag(flipped), compl)
+                } else {
+                    (hi, lo, plain)
+                };
+                let level = m.var_to_level(*var);
+                let node = inner_node(m, level, [hi, lo]);
+                match m.level(level).get_or_insert(node) {
+                    Ok(e) => acc = e.with_tag(tag),
+                    // The node (and with it `acc`) was released by the table.
+                    Err(_) => return Err(Exhausted),
+                }
+            }
+            Ok(Set(BCDDFunction::from_edge(m, acc)))
+        })
     }
 
     /// Packets whose numeric field lies in `lo..=hi` (ports, protocol, state, interface code).
@@ -653,18 +765,20 @@ impl Space {
 
     /// `field >= k` (ge) or `field <= k`, built from the LSB up.
     fn cmp(&self, off: u32, width: u32, k: u32, ge: bool) -> R<Set> {
-        let mut acc = self.raw_true(); // equality so far counts as satisfied
-        for i in (0..width).rev() {
-            let bit = (k >> (width - 1 - i)) & 1 == 1;
-            let v = self.var(off + i)?;
-            acc = match (ge, bit) {
-                (true, true) => self.and(&v, &acc)?,
-                (true, false) => self.or(&v, &acc)?,
-                (false, true) => self.or(&self.not_raw(&v)?, &acc)?,
-                (false, false) => self.and(&self.not_raw(&v)?, &acc)?,
-            };
-        }
-        Ok(acc)
+        // Equality so far counts as satisfied (true at the bottom).
+        let steps: Vec<(u32, Step)> = (0..width)
+            .map(|i| {
+                let bit = (k >> (width - 1 - i)) & 1 == 1;
+                let step = match (ge, bit) {
+                    (true, true) => Step::And,
+                    (true, false) => Step::Or,
+                    (false, true) => Step::OrNot,
+                    (false, false) => Step::AndNot,
+                };
+                (off + i, step)
+            })
+            .collect();
+        self.ladder(&steps)
     }
 
     /// `(field & mask) == value` for `Flags`, `Mark` and `CtMark` (mark bits outside the modelled
@@ -1173,6 +1287,75 @@ mod tests {
             mark_mask: 0x4001,
         })
         .unwrap()
+    }
+
+    /// The literal-by-literal constructions `ladder` replaces, as the reference.
+    fn cmp_by_operations(s: &Space, off: u32, width: u32, k: u32, ge: bool) -> Set {
+        let mut acc = s.raw_true();
+        for i in (0..width).rev() {
+            let bit = (k >> (width - 1 - i)) & 1 == 1;
+            let v = s.var(off + i).unwrap();
+            acc = match (ge, bit) {
+                (true, true) => s.and(&v, &acc),
+                (true, false) => s.or(&v, &acc),
+                (false, true) => s.or(&s.not_raw(&v).unwrap(), &acc),
+                (false, false) => s.and(&s.not_raw(&v).unwrap(), &acc),
+            }
+            .unwrap();
+        }
+        acc
+    }
+
+    fn bits_by_operations(s: &Space, off: u32, width: u32, value: u128, len: u32) -> Set {
+        let mut acc = s.raw_true();
+        for i in (0..len).rev() {
+            let v = s.var(off + i).unwrap();
+            let lit = if (value >> (width - 1 - i)) & 1 == 1 {
+                v
+            } else {
+                s.not_raw(&v).unwrap()
+            };
+            acc = s.and(&lit, &acc).unwrap();
+        }
+        acc
+    }
+
+    #[test]
+    fn ladders_equal_the_constructions_by_operations() {
+        let s = space();
+        // Every bound of an 8-bit field both ways, and a spread of 16-bit ones: canonical
+        // diagrams, so equal functions are equal handles.
+        let (off, w) = s.offset(Field::Proto);
+        for k in 0..256 {
+            for ge in [true, false] {
+                assert_eq!(
+                    s.cmp(off, w, k, ge).unwrap(),
+                    cmp_by_operations(&s, off, w, k, ge)
+                );
+            }
+        }
+        let (off, w) = s.offset(Field::DPort);
+        let mut k: u32 = 1;
+        for _ in 0..500 {
+            k = (k.wrapping_mul(1_103_515_245).wrapping_add(12_345)) & 0xffff;
+            for ge in [true, false] {
+                assert_eq!(
+                    s.cmp(off, w, k, ge).unwrap(),
+                    cmp_by_operations(&s, off, w, k, ge)
+                );
+            }
+        }
+        let (off, w) = s.offset(Field::Src);
+        let mut v: u128 = 7;
+        for len in 0..=128 {
+            v = v
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834)
+                .wrapping_add(1);
+            assert_eq!(
+                s.bits(off, w, v, len).unwrap(),
+                bits_by_operations(&s, off, w, v, len)
+            );
+        }
     }
 
     fn pkt(src: &str, dst: &str, proto: u8, dport: u16) -> Packet {

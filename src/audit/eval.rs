@@ -175,7 +175,8 @@ struct Flow {
 struct Eval<'a> {
     space: &'a Space,
     rs: &'a Ruleset,
-    compiled: HashMap<(usize, usize, HookCtx), (Set, Set)>,
+    compiled: HashMap<(usize, usize, HookCtx, Rw), (Set, Set)>,
+    prims: PrimCache,
     hits: HashMap<(usize, usize, HookCtx), Set>,
     could: HashMap<(usize, usize), bool>,
     accepts: Vec<(Blame, Set)>,
@@ -227,16 +228,42 @@ impl Eval<'_> {
         }
     }
 
+    /// A rule's (must, may) for the packets that can reach it now: address matches are exact
+    /// while no NAT has rewritten that address in any packet evaluated so far (`self.rw`), which
+    /// keeps the rewritten-flag variables out of the rule's sets (see [`compile_rw`]).
     fn compile(&mut self, ci: usize, ri: usize, ctx: HookCtx) -> R<(Set, Set)> {
-        if let Some(c) = self.compiled.get(&(ci, ri, ctx)) {
+        let rw = self.rw;
+        if let Some(c) = self.compiled.get(&(ci, ri, ctx, rw)) {
             return Ok(c.clone());
         }
         let chain = &self.rs.chains[ci];
-        let m = compile(self.space, &chain.rules[ri].matches, ctx)?;
+        let m = compile_cached(
+            self.space,
+            &chain.rules[ri].matches,
+            ctx,
+            rw,
+            &mut self.prims,
+        )?;
         let fam = family_set(self.space, chain.families)?;
-        let c = (self.space.and(&m.0, &fam)?, self.space.and(&m.1, &fam)?);
-        self.compiled.insert((ci, ri, ctx), c.clone());
+        let must = self.space.and(&m.0, &fam)?;
+        let c = if m.0 == m.1 {
+            (must.clone(), must)
+        } else {
+            (must, self.space.and(&m.1, &fam)?)
+        };
+        self.compiled.insert((ci, ri, ctx, rw), c.clone());
         Ok(c)
+    }
+
+    /// Whether rule (`ci`, `ri`) could match some packet of the path in `ctx`, whether or not
+    /// any reaches it: its match as it reads for every packet (rewritten or not) meets the
+    /// path's packets.
+    fn could_match(&self, ci: usize, ri: usize, ctx: HookCtx) -> R<bool> {
+        let s = self.space;
+        let chain = &self.rs.chains[ci];
+        let (_, may) = compile(s, &chain.rules[ri].matches, ctx)?;
+        let may = s.and(&may, &family_set(s, chain.families)?)?;
+        Ok(!s.is_empty(&s.and(&may, &self.path_any)?))
     }
 
     fn effects(&mut self, set: &Set, effects: &[Effect], ctx: HookCtx) -> R<Set> {
@@ -325,12 +352,16 @@ impl Eval<'_> {
         while let Some(ri) = self.next_rule(ci, next) {
             next = ri + 1;
             let rule = &chain.rules[ri];
+            s.tidy();
             let (must, may) = self.compile(ci, ri, ctx)?;
-            if self.record {
-                let could = !s.is_empty(&s.and(&may, &self.path_any)?);
+            let hit = s.and(&live, &may)?;
+            if self.record && !self.could.get(&(ci, ri)).copied().unwrap_or(false) {
+                // A rule some packet reaches and possibly matches could match (what reaches it
+                // lies in the path's packets); only the others need the question asked.
+                let could = !s.is_empty(&hit) || self.could_match(ci, ri, ctx)?;
+                debug_assert_eq!(could, self.could_match(ci, ri, ctx)?);
                 *self.could.entry((ci, ri)).or_insert(false) |= could;
             }
-            let hit = s.and(&live, &may)?;
             if self.record {
                 let h = match self.hits.remove(&(ci, ri, ctx)) {
                     Some(h) => s.or(&h, &hit)?,
@@ -342,7 +373,7 @@ impl Eval<'_> {
                 continue;
             }
             let stay = s.diff(&live, &must)?;
-            if self.exact && !s.is_empty(&s.diff(&hit, &must)?) {
+            if self.exact && must != may && !s.is_empty(&s.diff(&hit, &must)?) {
                 // Some packet here may or may not match.
                 self.exact = false;
             }
@@ -431,32 +462,85 @@ pub fn family_set(space: &Space, f: Families) -> R<Set> {
     }
 }
 
-/// Compile a match into (packets it certainly matches, packets it possibly matches).
+/// Compile a match into (packets it certainly matches, packets it possibly matches), for every
+/// packet: an address or port a NAT rule rewrote on this path reads as unknown.
 pub fn compile(s: &Space, m: &Match, ctx: HookCtx) -> R<(Set, Set)> {
+    compile_rw(
+        s,
+        m,
+        ctx,
+        Rw {
+            src: true,
+            dst: true,
+        },
+    )
+}
+
+/// [`compile`] for packets whose addresses only `rw` says may have been rewritten: a source
+/// (destination) match is exact when `rw.src` (`rw.dst`) is false. Both give the same sets once
+/// intersected with packets whose rewritten flags are as `rw` allows, and this form does not
+/// mention the flags, so the engine's operations do not walk them.
+pub fn compile_rw(s: &Space, m: &Match, ctx: HookCtx, rw: Rw) -> R<(Set, Set)> {
+    compile_cached(s, m, ctx, rw, &mut PrimCache::default())
+}
+
+/// Primitives already compiled, by context: rules repeat the same addresses and ports.
+#[derive(Default)]
+pub struct PrimCache(HashMap<(Prim, HookCtx, Rw), (Set, Set)>);
+
+/// [`compile_rw`] reusing (and filling) `cache`.
+pub fn compile_cached(
+    s: &Space,
+    m: &Match,
+    ctx: HookCtx,
+    rw: Rw,
+    cache: &mut PrimCache,
+) -> R<(Set, Set)> {
+    // (must, may) of a combination, computed once when both bounds are the same set.
+    let pair = |a: (&Set, &Set), b: (&Set, &Set), op: &dyn Fn(&Set, &Set) -> R<Set>| {
+        let must = op(a.0, b.0)?;
+        let may = if a.0 == a.1 && b.0 == b.1 {
+            must.clone()
+        } else {
+            op(a.1, b.1)?
+        };
+        Ok::<_, crate::packet::Exhausted>((must, may))
+    };
     Ok(match m {
         Match::True => (s.top(), s.top()),
         Match::False => (s.none(), s.none()),
         Match::Unknown { .. } => (s.none(), s.top()),
-        Match::Prim { prim } => prim_bounds(s, prim, ctx)?,
+        Match::Prim { prim } => {
+            let key = (prim.clone(), ctx, rw);
+            if let Some(c) = cache.0.get(&key) {
+                return Ok(c.clone());
+            }
+            let c = prim_bounds(s, prim, ctx, rw)?;
+            cache.0.insert(key, c.clone());
+            c
+        }
         Match::Not { of } => {
-            let (must, may) = compile(s, of, ctx)?;
-            (s.complement(&may)?, s.complement(&must)?)
+            let (must, may) = compile_cached(s, of, ctx, rw, cache)?;
+            if must == may {
+                let c = s.complement(&must)?;
+                (c.clone(), c)
+            } else {
+                (s.complement(&may)?, s.complement(&must)?)
+            }
         }
         Match::All { of } => {
             let (mut must, mut may) = (s.top(), s.top());
             for p in of {
-                let (a, b) = compile(s, p, ctx)?;
-                must = s.and(&must, &a)?;
-                may = s.and(&may, &b)?;
+                let (a, b) = compile_cached(s, p, ctx, rw, cache)?;
+                (must, may) = pair((&must, &may), (&a, &b), &|x, y| s.and(x, y))?;
             }
             (must, may)
         }
         Match::Any { of } => {
             let (mut must, mut may) = (s.none(), s.none());
             for p in of {
-                let (a, b) = compile(s, p, ctx)?;
-                must = s.or(&must, &a)?;
-                may = s.or(&may, &b)?;
+                let (a, b) = compile_cached(s, p, ctx, rw, cache)?;
+                (must, may) = pair((&must, &may), (&a, &b), &|x, y| s.or(x, y))?;
             }
             (must, may)
         }
@@ -476,11 +560,18 @@ fn port_protos(s: &Space) -> R<Set> {
 }
 
 /// A primitive's (must, may): exact, except where a rewritten address makes it unknown.
-fn prim_bounds(s: &Space, p: &Prim, ctx: HookCtx) -> R<(Set, Set)> {
+fn prim_bounds(s: &Space, p: &Prim, ctx: HookCtx, rw: Rw) -> R<(Set, Set)> {
     let exact = |x: Set| -> R<(Set, Set)> { Ok((x.clone(), x)) };
-    // Exact for packets whose `rw` field is 0; unknown for the rewritten ones.
-    let unless = |x: Set, rw: Field| -> R<(Set, Set)> {
-        let r = s.eq(rw, 1)?;
+    // Exact for packets whose `rw` field is 0; unknown for the rewritten ones (when some may be).
+    let unless = |x: Set, field: Field| -> R<(Set, Set)> {
+        let may_be = match field {
+            Field::RwSrc => rw.src,
+            _ => rw.dst,
+        };
+        if !may_be {
+            return exact(x);
+        }
+        let r = s.eq(field, 1)?;
         Ok((s.diff(&x, &r)?, s.or(&x, &r)?))
     };
     match p {
@@ -589,6 +680,7 @@ pub fn eval_path_in(
         space,
         rs,
         compiled: HashMap::new(),
+        prims: PrimCache::default(),
         hits: HashMap::new(),
         could: HashMap::new(),
         accepts: Vec::new(),

@@ -140,7 +140,7 @@ pub enum Effect {
 }
 
 /// A primitive the packet space models exactly.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Prim {
     /// Only IPv4 (`false`) or only IPv6 (`true`) packets.

@@ -138,7 +138,7 @@ impl Hull {
 /// Which addresses may have been rewritten by NAT in the packets being evaluated: matches on
 /// them (and on the ports NAT rewrites with them) are unknown for such packets, so they bound
 /// nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Rw {
     /// Source NAT happened.
     pub src: bool,
