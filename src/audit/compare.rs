@@ -44,25 +44,64 @@ fn ports_set(space: &Space, o: &Opening, f: Field) -> R<Set> {
     Ok(ports)
 }
 
-fn proto_of(o: &Opening) -> u128 {
-    match o.protocol {
-        Protocol::Tcp => 6,
-        Protocol::Udp => 17,
-    }
-}
-
-/// Address sets as packet sets, built once each (a plan repeats the same sides).
+/// Address and port sets as packet sets, built once each (a plan repeats the same sides and
+/// ports), and the part of a stage's set that depends only on the stage and the protocol.
 #[derive(Default)]
-struct AddrCache(std::collections::HashMap<(AddrSet, bool), Set>);
+struct AddrCache {
+    addrs: std::collections::HashMap<(AddrSet, bool), Set>,
+    ports: std::collections::HashMap<(crate::portset::PortSet, bool), Set>,
+    contexts: std::collections::HashMap<(usize, bool), Set>,
+}
 
 impl AddrCache {
     fn get(&mut self, s: &Space, a: &AddrSet, f: Field) -> R<Set> {
         let key = (a.clone(), f == Field::Src);
-        if let Some(x) = self.0.get(&key) {
+        if let Some(x) = self.addrs.get(&key) {
             return Ok(x.clone());
         }
         let x = addr_set(s, a, f)?;
-        self.0.insert(key, x.clone());
+        self.addrs.insert(key, x.clone());
+        Ok(x)
+    }
+
+    fn ports(&mut self, s: &Space, o: &Opening, f: Field) -> R<Set> {
+        let key = (o.ports.clone(), f == Field::SPort);
+        if let Some(x) = self.ports.get(&key) {
+            return Ok(x.clone());
+        }
+        let x = ports_set(s, o, f)?;
+        self.ports.insert(key, x.clone());
+        Ok(x)
+    }
+
+    /// Protocol, state and TCP flags of `stage` for entry packets.
+    fn context(&mut self, s: &Space, stage: Stage, protocol: Protocol) -> R<Set> {
+        let tcp = protocol == Protocol::Tcp;
+        let key = (stage_index(stage), tcp);
+        if let Some(x) = self.contexts.get(&key) {
+            return Ok(x.clone());
+        }
+        let (state, flags) = match stage {
+            Stage::New => (CtState::New, s.eq(Field::Flags, u128::from(tcp::SYN))?),
+            Stage::Established => (
+                CtState::Established,
+                s.eq(Field::Flags, u128::from(tcp::ACK))?,
+            ),
+            Stage::Reply => (
+                CtState::Established,
+                s.or(
+                    &s.eq(Field::Flags, u128::from(tcp::SYN | tcp::ACK))?,
+                    &s.eq(Field::Flags, u128::from(tcp::ACK))?,
+                )?,
+            ),
+        };
+        let proto = s.eq(Field::Proto, if tcp { 6 } else { 17 })?;
+        let mut x = s.and(&proto, &s.states(&[state])?)?;
+        if tcp {
+            x = s.and(&x, &flags)?;
+        }
+        let x = s.and(&x, &s.entry())?;
+        self.contexts.insert(key, x.clone());
         Ok(x)
     }
 }
@@ -70,40 +109,20 @@ impl AddrCache {
 /// The packets of an opening at one stage (entry packets, any interface).
 fn stage_set(space: &Space, cache: &mut AddrCache, o: &Opening, stage: Stage) -> R<Set> {
     let s = space;
-    let proto = s.eq(Field::Proto, proto_of(o))?;
-    let tcp = o.protocol == Protocol::Tcp;
     let (src, dst, ports) = match stage {
         Stage::New | Stage::Established => (
             cache.get(s, &o.from, Field::Src)?,
             cache.get(s, &o.to, Field::Dst)?,
-            ports_set(s, o, Field::DPort)?,
+            cache.ports(s, o, Field::DPort)?,
         ),
         Stage::Reply => (
             cache.get(s, &o.to, Field::Src)?,
             cache.get(s, &o.from, Field::Dst)?,
-            ports_set(s, o, Field::SPort)?,
+            cache.ports(s, o, Field::SPort)?,
         ),
     };
-    let (state, flags) = match stage {
-        Stage::New => (CtState::New, s.eq(Field::Flags, u128::from(tcp::SYN))?),
-        Stage::Established => (
-            CtState::Established,
-            s.eq(Field::Flags, u128::from(tcp::ACK))?,
-        ),
-        Stage::Reply => (
-            CtState::Established,
-            s.or(
-                &s.eq(Field::Flags, u128::from(tcp::SYN | tcp::ACK))?,
-                &s.eq(Field::Flags, u128::from(tcp::ACK))?,
-            )?,
-        ),
-    };
-    let mut set = s.and(&s.and(&src, &dst)?, &s.and(&proto, &ports)?)?;
-    set = s.and(&set, &s.states(&[state])?)?;
-    if tcp {
-        set = s.and(&set, &flags)?;
-    }
-    s.and(&set, &s.entry())
+    let ctx = cache.context(s, stage, o.protocol)?;
+    s.and(&s.and(&s.and(&ctx, &ports)?, &dst)?, &src)
 }
 
 /// New connections: state NEW, and for TCP a plain SYN.
@@ -365,7 +384,10 @@ pub(super) fn run(
             let k = if stage == Stage::Reply { back } else { fwd };
             let Some(pi) = path_index(k) else { continue };
             let all = stage_set(s, &mut cache, o, stage)?;
-            if !uncovered_notice && !s.is_empty(&s.diff(&all, &covered)?) {
+            let on_covered = s.and(&all, &covered)?;
+            // `on_covered` ⊆ `all`, and decision diagrams are canonical: unequal means some
+            // packet of the opening is of a family the ruleset does not speak for.
+            if !uncovered_notice && on_covered != all {
                 uncovered_notice = true;
                 report.not_analysed.push((
                     "ruleset".into(),
@@ -376,7 +398,7 @@ pub(super) fn run(
                     },
                 ));
             }
-            per[stage_index(stage)] = Some((pi, s.and(&all, &covered)?));
+            per[stage_index(stage)] = Some((pi, on_covered));
         }
         req.push(per);
     }
