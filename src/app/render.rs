@@ -33,6 +33,8 @@ pub struct RenderRequest {
     pub allow_partial: bool,
     /// Only the rule IR is wanted: the target's limits do not matter.
     pub ir_only: bool,
+    /// The language of the comments in the files.
+    pub lang: crate::i18n::Lang,
 }
 
 /// A point's rules, as the typed IR and as the target's files.
@@ -292,6 +294,7 @@ pub fn render(
         into,
         acls: parse_acls(&req.acls, pt)?,
         seq: req.seq.unwrap_or(1),
+        lang: req.lang,
     };
     let mut rules = crate::render::lower(&loaded.site, pt, point_plan);
     crate::render::name_services(&mut rules, &loaded.plan.flows);

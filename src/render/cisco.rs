@@ -23,7 +23,7 @@ use std::fmt::Write as _;
 use ipnet::IpNet;
 
 use crate::catalog::Protocol;
-use crate::i18n::Text;
+use crate::i18n::{Lang, Text};
 use crate::render::ident::{CISCO, Namer};
 use crate::render::{Addrs, Family, Mode, Note, Options, Rendered, Rule, RuleSet, header_lines};
 use crate::site::Target;
@@ -114,7 +114,7 @@ impl Cx<'_> {
             Addrs::Nets(n) if n.len() == 1 => Text2::Plain(wildcard(&n[0])),
             Addrs::Nets(n) => {
                 let (name, what) =
-                    g.map_or(("addresses".into(), String::new()), |g| (g.name, g.what));
+                    g.map_or(("addresses".into(), String::new()), |g| (g.name, g.what.en));
                 Text2::Plain(format!("object-group {}", self.net_group(&name, n, &what)))
             }
             Addrs::Except(n) => {
@@ -122,13 +122,13 @@ impl Cx<'_> {
                     name: "except".into(),
                     family: Family::V4,
                     nets: n.clone(),
-                    what: String::new(),
+                    what: Text::default(),
                 });
                 if self.mode == Mode::Replace && g.name == "site" {
                     let name = if n.len() == 1 {
                         wildcard(&n[0])
                     } else {
-                        format!("object-group {}", self.net_group(&g.name, n, &g.what))
+                        format!("object-group {}", self.net_group(&g.name, n, &g.what.en))
                     };
                     return Text2::NotSite(name);
                 }
@@ -180,7 +180,8 @@ struct Entries {
 fn permit(cx: &mut Cx<'_>, r: &Rule, e: &mut Entries) {
     let src = cx.side(&r.src, r.src_group.as_ref());
     let dst = cx.side(&r.dst, r.dst_group.as_ref());
-    let remark = format!("remark {} ({})", r.comment(), r.sources_text());
+    // IOS stores remarks in ASCII: English whatever the language of the comments.
+    let remark = format!("remark {} ({})", r.comment(), r.sources_text(Lang::En));
     // `PROTO SRC DST PORT` per port range, or `object-group SVC SRC DST`.
     let lines = |cx: &mut Cx<'_>, verb: &str, s: &str, d: &str| -> Vec<String> {
         if r.ports.len() > 1 {
@@ -353,6 +354,21 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
     for l in header_lines(rs, Target::CiscoIos, opts, &effect, &notes) {
         let _ = writeln!(out, "{}", format!("! {l}").trim_end());
     }
+    // The ACL's remarks and descriptions are ASCII (IOS): in Japanese, what each rule is for
+    // is said here, in comment lines IOS does not keep.
+    if opts.lang == Lang::Ja && !opts.remove {
+        let rules: Vec<&Rule> = rs.rules.iter().filter(|r| r.family == Family::V4).collect();
+        if !rules.is_empty() {
+            out.push_str(
+                "!\n! 各ルールの目的 (ACL の remark は IOS が ASCII のみのため英語です):\n",
+            );
+            for r in rules {
+                for l in r.note_lines(Lang::Ja) {
+                    let _ = writeln!(out, "!   {l}");
+                }
+            }
+        }
+    }
     // Number the entries (merge), per ACL.
     // (ACL name, zones, interfaces, entry lines)
     type Numbered = (String, Vec<String>, Vec<String>, Vec<String>);
@@ -423,18 +439,37 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
     }
     for (name, zones, ifaces, lines) in &numbered {
         let zones = zones.join(", ");
+        let lang = opts.lang;
         if opts.mode == Mode::Replace && ifaces.is_empty() {
             let _ = writeln!(
                 out,
-                "!\n! Apply inbound on the interface facing {zones}:\n!   ip access-group {name} in"
+                "!\n! {}\n!   ip access-group {name} in",
+                match lang {
+                    Lang::En => format!("Apply inbound on the interface facing {zones}:"),
+                    Lang::Ja =>
+                        format!("{zones} に面したインターフェースの受信方向に適用してください:"),
+                }
             );
         } else if opts.mode == Mode::Replace {
             let _ = writeln!(
                 out,
-                "!\n! Applied inbound below on the interface(s) facing {zones}."
+                "!\n! {}",
+                match lang {
+                    Lang::En =>
+                        format!("Applied inbound below on the interface(s) facing {zones}."),
+                    Lang::Ja =>
+                        format!("下で {zones} に面したインターフェースの受信方向に適用します。"),
+                }
             );
         } else {
-            let _ = writeln!(out, "!\n! Entries for the traffic arriving from {zones}:");
+            let _ = writeln!(
+                out,
+                "!\n! {}",
+                match lang {
+                    Lang::En => format!("Entries for the traffic arriving from {zones}:"),
+                    Lang::Ja => format!("{zones} から到着する通信のエントリ:"),
+                }
+            );
         }
         let _ = writeln!(out, "ip access-list extended {name}");
         for l in lines {
@@ -471,35 +506,66 @@ fn ascii(s: &str, max: usize) -> String {
 
 fn effect(rs: &RuleSet, opts: &Options, acls: &[&str], objects: &Objects) -> Vec<String> {
     let list = acls.join(", ");
-    let groups = objects
+    let names = objects
         .list
         .iter()
         .map(|o| o.1.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    let groups = if groups.is_empty() {
-        "no object groups".to_string()
-    } else {
-        format!("object groups {groups}")
-    };
-    match (opts.mode, opts.remove) {
-        (Mode::Replace, false) => vec![
-            format!("REPLACES access lists {list} and {groups}: each is deleted and written anew."),
-            "Each ACL ends in `deny ip any any log`: bound inbound to an interface, it drops everything".into(),
-            "arriving there that the plan does not permit. Paste in configuration mode.".into(),
-        ],
-        (Mode::Replace, true) => vec![format!(
-            "Unbinds and deletes access lists {list} and deletes {groups} (what --mode replace wrote)."
-        )],
-        (Mode::Merge, false) => vec![
-            format!("Adds numbered entries (from {}) to the existing access list(s) {list}, and {groups}.", opts.seq),
-            "Only permits are added, so nothing the ACL permits today is cut; they come before entries".into(),
-            "with higher numbers. If the ACL already uses any of these numbers, renumber it first".into(),
-            "(`ip access-list resequence NAME 1000 10`). Take out with: portplan render ... --remove.".into(),
-        ],
-        (Mode::Merge, true) => vec![format!(
-            "Deletes the entries --mode merge added to {list} and {groups}; nothing else changes ({}).",
-            rs.point
-        )],
+    let pt = &rs.point;
+    let seq = opts.seq;
+    match opts.lang {
+        Lang::En => {
+            let groups = if names.is_empty() {
+                "no object groups".to_string()
+            } else {
+                format!("object groups {names}")
+            };
+            match (opts.mode, opts.remove) {
+                (Mode::Replace, false) => vec![
+                    format!("REPLACES access lists {list} and {groups}: each is deleted and written anew."),
+                    "Each ACL ends in `deny ip any any log`: bound inbound to an interface, it drops everything".into(),
+                    "arriving there that the plan does not permit. Paste in configuration mode.".into(),
+                ],
+                (Mode::Replace, true) => vec![format!(
+                    "Unbinds and deletes access lists {list} and deletes {groups} (what --mode replace wrote)."
+                )],
+                (Mode::Merge, false) => vec![
+                    format!("Adds numbered entries (from {seq}) to the existing access list(s) {list}, and {groups}."),
+                    "Only permits are added, so nothing the ACL permits today is cut; they come before entries".into(),
+                    "with higher numbers. If the ACL already uses any of these numbers, renumber it first".into(),
+                    "(`ip access-list resequence NAME 1000 10`). Take out with: portplan render ... --remove.".into(),
+                ],
+                (Mode::Merge, true) => vec![format!(
+                    "Deletes the entries --mode merge added to {list} and {groups}; nothing else changes ({pt})."
+                )],
+            }
+        }
+        Lang::Ja => {
+            let groups = if names.is_empty() {
+                "オブジェクトグループはなし".to_string()
+            } else {
+                format!("オブジェクトグループ {names}")
+            };
+            match (opts.mode, opts.remove) {
+                (Mode::Replace, false) => vec![
+                    format!("アクセスリスト {list} と{groups}を置き換えます: それぞれ削除して書き直します。"),
+                    "各 ACL の最後は `deny ip any any log` です: インターフェースの受信方向に適用すると、計画が".into(),
+                    "許可しない到着パケットをすべて破棄します。コンフィギュレーションモードで貼り付けてください。".into(),
+                ],
+                (Mode::Replace, true) => vec![format!(
+                    "アクセスリスト {list} の適用を外して削除し、{groups}を削除します (--mode replace で書いたもの)。"
+                )],
+                (Mode::Merge, false) => vec![
+                    format!("既存のアクセスリスト {list} に番号付きエントリ ({seq} から) を追加し、{groups}を追加します。"),
+                    "追加するのは permit だけなので、ACL が今許可している通信は止まりません。追加分は".into(),
+                    "より大きい番号のエントリより前に入ります。ACL がこれらの番号を使っている場合は先に番号を".into(),
+                    "振り直してください (`ip access-list resequence NAME 1000 10`)。取り外し: portplan render ... --remove".into(),
+                ],
+                (Mode::Merge, true) => vec![format!(
+                    "--mode merge で {list} に追加したエントリと{groups}を削除します。ほかは変更しません ({pt})。"
+                )],
+            }
+        }
     }
 }

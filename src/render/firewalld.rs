@@ -14,7 +14,7 @@
 
 use std::fmt::Write as _;
 
-use crate::i18n::Text;
+use crate::i18n::{Lang, Text};
 use crate::plan::Direction;
 use crate::render::ident::{FIREWALLD, FIREWALLD_POLICY, Namer};
 use crate::render::{Addrs, Family, Into, Mode, Note, Options, Rendered, RuleSet, header_lines};
@@ -22,6 +22,7 @@ use crate::site::Target;
 
 /// Render the rule set.
 pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
+    let lang = opts.lang;
     let mut names = Namer::new(FIREWALLD);
     let pt = &rs.point;
     // Every object of the point starts with this prefix (at most 20 bytes, leaving room).
@@ -60,7 +61,32 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
         (Mode::Replace, false) => "portplan-".to_string(),
         _ => format!("{prefix}-"),
     };
-    let effect: Vec<String> = if opts.remove {
+    let effect: Vec<String> = if lang == Lang::Ja {
+        if opts.remove {
+            vec![
+                format!(
+                    "ゾーン {zone} (または $PORTPLAN_ZONE) から、サービス {prefix}-* のリッチルール、それらのサービス、"
+                ),
+                format!(
+                    "ipset {prefix}-* とポリシー {policy} を削除します (このポイントのスクリプトが追加したもの)。"
+                ),
+                "ほかは変更しません。root で実行: sh FILE".into(),
+            ]
+        } else {
+            vec![
+                format!(
+                    "まず以前の実行で追加したもの ({owned}* という名前のオブジェクトすべて) を削除し、続いてゾーン {zone}"
+                ),
+                format!(
+                    "(または $PORTPLAN_ZONE) に受信ルールごとのサービスとリッチルール、ipset {prefix}-*、送信ルールには"
+                ),
+                format!(
+                    "ポリシー {policy} (HOST から ANY) を追加します。ゾーンのほかのサービス、ポート、ルールはそのままです:"
+                ),
+                "firewalld はそのいずれかが許可する通信を許可します。root で実行: sh FILE".into(),
+            ]
+        }
+    } else if opts.remove {
         vec![
             format!(
                 "Removes from zone {zone} (or $PORTPLAN_ZONE) the rich rules of services {prefix}-*, those"
@@ -93,7 +119,14 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
         out,
         "set -eu\nZONE=\"${{PORTPLAN_ZONE:-{zone}}}\"\nFC=\"firewall-cmd --permanent\"\n"
     );
-    out.push_str("# Remove what an earlier run added.\n");
+    let _ = writeln!(
+        out,
+        "# {}",
+        lang.pick(
+            "Remove what an earlier run added.",
+            "以前の実行で追加したものを削除します。"
+        )
+    );
     let _ = writeln!(
         out,
         "$FC --zone=\"$ZONE\" --list-rich-rules | grep -F 'name=\"{owned}' | while IFS= read -r r; do\n\t$FC --zone=\"$ZONE\" --remove-rich-rule=\"$r\" >/dev/null\ndone"
@@ -155,29 +188,37 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
     };
     let mut rules_out = String::new();
     if outbound {
+        let head = match lang {
+            Lang::En => format!("Outbound: policy {policy}, from the host to anywhere."),
+            Lang::Ja => format!("送信: ポリシー {policy} (このホストから任意の宛先へ)。"),
+        };
         let _ = writeln!(
             rules_out,
-            "# Outbound: policy {policy}, from the host to anywhere.\n$FC --new-policy='{policy}' >/dev/null\n$FC --policy='{policy}' --add-ingress-zone=HOST >/dev/null\n$FC --policy='{policy}' --add-egress-zone=ANY >/dev/null\n"
+            "# {head}\n$FC --new-policy='{policy}' >/dev/null\n$FC --policy='{policy}' --add-ingress-zone=HOST >/dev/null\n$FC --policy='{policy}' --add-egress-zone=ANY >/dev/null\n"
         );
     }
     for r in &rs.rules {
         if r.direction == Direction::Forward {
-            let _ = writeln!(
-                rules_out,
-                "# r{} not rendered (forwarding: firewalld filters traffic to and from this host): {}\n",
-                r.n,
-                r.comment()
-            );
+            let _ = match lang {
+                Lang::En => writeln!(
+                    rules_out,
+                    "# r{} not rendered (forwarding: firewalld filters traffic to and from this host): {}\n",
+                    r.n,
+                    r.comment()
+                ),
+                Lang::Ja => writeln!(
+                    rules_out,
+                    "# r{} は出力していません (転送: firewalld はこのホストとの通信だけを制御します): {}\n",
+                    r.n,
+                    r.comment()
+                ),
+            };
             continue;
         }
         let svc = names.child(&prefix, &format!("r{}", r.n));
-        let _ = writeln!(
-            rules_out,
-            "# r{}: {} ({})",
-            r.n,
-            crate::render::one_line(&r.requirements.join(" ")),
-            r.sources_text()
-        );
+        for l in r.note_lines(lang) {
+            let _ = writeln!(rules_out, "# {l}");
+        }
         let _ = writeln!(
             rules_out,
             "$FC --new-service='{svc}' >/dev/null\n$FC --service='{svc}' --set-description='{}' >/dev/null",

@@ -19,6 +19,7 @@
 
 use std::fmt::Write as _;
 
+use crate::i18n::Lang;
 use crate::plan::Direction;
 use crate::render::ident::{IPTABLES, Namer};
 use crate::render::{Addrs, Family, Into, Mode, Options, Rendered, Rule, RuleSet, header_lines};
@@ -135,7 +136,7 @@ impl Negations {
         name
     }
 
-    fn lines(&self, rs: &RuleSet) -> Vec<String> {
+    fn lines(&self, rs: &RuleSet, lang: Lang) -> Vec<String> {
         let mut out = Vec::new();
         for (s, d, name) in &self.chains {
             let (group, flag) = match (s, d) {
@@ -156,14 +157,16 @@ impl Negations {
                     .unwrap_or_else(|| "ACCEPT".into()),
                 _ => "ACCEPT".into(),
             };
-            let what = if flag == "-s" {
-                "source"
-            } else {
-                "destination"
+            let what = match (flag == "-s", lang) {
+                (true, Lang::En) => format!("source not in {group}"),
+                (false, Lang::En) => format!("destination not in {group}"),
+                (true, Lang::Ja) => format!("送信元が {group} 以外"),
+                (false, Lang::Ja) => format!("宛先が {group} 以外"),
             };
+            // iptables keeps at most 256 bytes of a comment.
             out.push(format!(
                 "-A {name} -m comment --comment {} -j {next}",
-                quote(&format!("portplan: {what} not in {group}"))
+                quote(&crate::render::cut_bytes(&format!("portplan: {what}"), 250))
             ));
         }
         out
@@ -285,7 +288,7 @@ fn table(rs: &RuleSet, opts: &Options, family: Family) -> (String, Vec<String>) 
             .iter()
             .filter(|r| r.family == family && r.direction == *dir)
         {
-            body.push(format!("# r{}: {}", rule.n, rule.sources_text()));
+            body.extend(rule.note_lines(opts.lang).iter().map(|l| format!("# {l}")));
             body.extend(rule_lines(rule, chain, &mut neg, rs, &mut names));
         }
     }
@@ -312,14 +315,24 @@ fn table(rs: &RuleSet, opts: &Options, family: Family) -> (String, Vec<String>) 
     for l in body {
         let _ = writeln!(out, "{l}");
     }
-    for l in neg.lines(rs) {
+    for l in neg.lines(rs, opts.lang) {
         let _ = writeln!(out, "{l}");
     }
     if opts.mode == Mode::Merge {
         for (chain, base, _) in &lay.chains {
+            let hookup = match opts.lang {
+                Lang::En => {
+                    format!(
+                        "The hook-up: the top of {base} sends every packet through {chain} first."
+                    )
+                }
+                Lang::Ja => {
+                    format!("接続: {base} の先頭で、すべてのパケットをまず {chain} に通します。")
+                }
+            };
             let _ = writeln!(
                 out,
-                "# The hook-up: the top of {base} sends every packet through {chain} first.\n-I {base} 1 -m comment --comment {} -j {chain}",
+                "# {hookup}\n-I {base} 1 -m comment --comment {} -j {chain}",
                 quote(&format!("portplan {}", rs.point))
             );
         }
@@ -427,35 +440,72 @@ fn effect(rs: &RuleSet, opts: &Options, lay: &Layout, own: &[String], v6: bool) 
         .collect::<Vec<_>>()
         .join(" and ");
     let host = rs.kind != "network";
-    match (opts.mode, opts.remove) {
-        (Mode::Replace, false) => {
-            let (drop, keep) = if host {
-                ("INPUT and OUTPUT", "FORWARD")
-            } else {
-                ("FORWARD", "INPUT and OUTPUT")
-            };
-            vec![
-                "REPLACES the whole filter table: every rule and user chain in it is deleted first.".into(),
-                format!("{drop} get policy DROP and only the plan's rules; {keep} policy ACCEPT, no rules."),
-                format!("Other tables (nat, mangle, raw) are not touched. Load: {load}."),
-            ]
+    let pt = &rs.point;
+    match opts.lang {
+        Lang::En => match (opts.mode, opts.remove) {
+            (Mode::Replace, false) => {
+                let (drop, keep) = if host {
+                    ("INPUT and OUTPUT", "FORWARD")
+                } else {
+                    ("FORWARD", "INPUT and OUTPUT")
+                };
+                vec![
+                    "REPLACES the whole filter table: every rule and user chain in it is deleted first.".into(),
+                    format!("{drop} get policy DROP and only the plan's rules; {keep} policy ACCEPT, no rules."),
+                    format!("Other tables (nat, mangle, raw) are not touched. Load: {load}."),
+                ]
+            }
+            (Mode::Replace, true) => vec![
+                "Empties the filter table that --mode replace wrote: no rules, every policy ACCEPT, so the".into(),
+                format!("filter table no longer filters anything. Load: {load}."),
+            ],
+            (Mode::Merge, false) => vec![
+                format!("Adds chain(s) {chains} with portplan's rules, and inserts one rule at the top of {bases}"),
+                "that jumps to portplan's chain. Portplan's chains only accept (the plan's new connections,".into(),
+                "and replies of accepted ones); what they do not accept returns and goes on through the".into(),
+                "existing rules and policy. Nothing that exists is changed or removed.".into(),
+                format!("Load: {noflush} (without --noflush the table would be replaced)."),
+                "Loading it again refreshes portplan's chains and adds one more (harmless) jump; --remove takes".into(),
+                "every one out.".into(),
+            ],
+            (Mode::Merge, true) => vec![
+                format!("Deletes every jump to portplan's chain from {bases}, then chain(s) {chains}: what"),
+                format!("--mode merge added for {pt}. Nothing else changes. Run: sh FILE."),
+            ],
+        },
+        Lang::Ja => {
+            let (load, noflush) = (load.replace(" and ", " と "), noflush.replace(" and ", " と "));
+            let bases = bases.replace(" and ", "、");
+            match (opts.mode, opts.remove) {
+                (Mode::Replace, false) => {
+                    let (drop, keep) = if host {
+                        ("INPUT と OUTPUT", "FORWARD")
+                    } else {
+                        ("FORWARD", "INPUT と OUTPUT")
+                    };
+                    vec![
+                        "filter テーブル全体を置き換えます: まずテーブル内のルールとユーザーチェーンをすべて削除します。".into(),
+                        format!("{drop} はポリシー DROP で計画のルールだけを持ち、{keep} はポリシー ACCEPT でルールなしです。"),
+                        format!("ほかのテーブル (nat、mangle、raw) は変更しません。読み込み: {load}"),
+                    ]
+                }
+                (Mode::Replace, true) => vec![
+                    "--mode replace で書いた filter テーブルを空にします (ルールなし、ポリシーはすべて ACCEPT)。".into(),
+                    format!("filter テーブルは何も制限しなくなります。読み込み: {load}"),
+                ],
+                (Mode::Merge, false) => vec![
+                    format!("portplan のルールを入れたチェーン {chains} を追加し、{bases} の先頭に"),
+                    "portplan のチェーンへジャンプするルールを 1 行挿入します。portplan のチェーンは許可だけを行い".into(),
+                    "(計画にある新規接続と、許可した接続の応答)、許可しなかったパケットは戻って既存のルールと".into(),
+                    "ポリシーに進みます。既存のものは変更も削除もしません。".into(),
+                    format!("読み込み: {noflush} (--noflush なしではテーブルが置き換わります)"),
+                    "再度読み込むとチェーンを更新し、ジャンプが 1 行増えます (無害)。--remove はそのすべてを取り除きます。".into(),
+                ],
+                (Mode::Merge, true) => vec![
+                    format!("{bases} から portplan のチェーンへのジャンプをすべて削除し、続いてチェーン {chains} を削除します"),
+                    format!("({pt} に --mode merge で追加したもの)。ほかは変更しません。実行: sh FILE"),
+                ],
+            }
         }
-        (Mode::Replace, true) => vec![
-            "Empties the filter table that --mode replace wrote: no rules, every policy ACCEPT, so the".into(),
-            format!("filter table no longer filters anything. Load: {load}."),
-        ],
-        (Mode::Merge, false) => vec![
-            format!("Adds chain(s) {chains} with portplan's rules, and inserts one rule at the top of {bases}"),
-            "that jumps to portplan's chain. Portplan's chains only accept (the plan's new connections,".into(),
-            "and replies of accepted ones); what they do not accept returns and goes on through the".into(),
-            "existing rules and policy. Nothing that exists is changed or removed.".into(),
-            format!("Load: {noflush} (without --noflush the table would be replaced)."),
-            "Loading it again refreshes portplan's chains and adds one more (harmless) jump; --remove takes".into(),
-            "every one out.".into(),
-        ],
-        (Mode::Merge, true) => vec![
-            format!("Deletes every jump to portplan's chain from {bases}, then chain(s) {chains}: what"),
-            format!("--mode merge added for {}. Nothing else changes. Run: sh FILE.", rs.point),
-        ],
     }
 }

@@ -33,7 +33,7 @@ use serde::Serialize;
 
 use crate::addr::AddrSet;
 use crate::catalog::Protocol;
-use crate::i18n::Text;
+use crate::i18n::{Lang, Text};
 use crate::plan::{Direction, Opening, PointPlan};
 use crate::site::{EnforcementPoint, INTERNET, PointKind, Site, Target};
 use crate::tr;
@@ -121,7 +121,7 @@ pub struct Group {
     /// Networks (optimal cover, sorted).
     pub nets: Vec<IpNet>,
     /// What it is, for a comment.
-    pub what: String,
+    pub what: Text,
 }
 
 /// One permit rule.
@@ -159,13 +159,18 @@ pub struct Rule {
     pub sources: Vec<String>,
     /// `product.role` of sources and destinations, for descriptions.
     pub roles: (Vec<String>, Vec<String>),
-    /// Service names the catalogs give for the requirements (English), for the comment line;
-    /// filled by [`name_services`], empty when no catalog names one.
+    /// Service names the catalogs give for the requirements, for the comment line; filled by
+    /// [`name_services`], empty when no catalog names one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub services: Vec<String>,
+    pub services: Vec<Text>,
+    /// What the requirements are for (the catalogs' purposes), for the comment line; filled
+    /// by [`name_services`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub purposes: Vec<Text>,
 }
 
-/// Fill each rule's service names from the plan's flows (the catalogs' `service:`).
+/// Fill each rule's service names and purposes from the plan's flows (the catalogs'
+/// `service:` and `purpose:`).
 pub fn name_services(rules: &mut RuleSet, flows: &[crate::plan::SiteFlow]) {
     for r in &mut rules.rules {
         for id in &r.requirements {
@@ -173,9 +178,15 @@ pub fn name_services(rules: &mut RuleSet, flows: &[crate::plan::SiteFlow]) {
                 .iter()
                 .find(|f| f.service.is_some() && &f.qualified() == id)
                 .and_then(|f| f.service.as_ref())
-                && !r.services.contains(&s.en)
+                && !r.services.contains(s)
             {
-                r.services.push(s.en.clone());
+                r.services.push(s.clone());
+            }
+            if let Some(f) = flows.iter().find(|f| &f.qualified() == id)
+                && !f.purpose.en.is_empty()
+                && !r.purposes.contains(&f.purpose)
+            {
+                r.purposes.push(f.purpose.clone());
             }
         }
     }
@@ -192,30 +203,48 @@ impl Rule {
     }
 
     /// The vendor rows behind the rule, for a comment line: `doc#5, doc#6`, then the services
-    /// the catalogs name (`doc#1 [VMware heartbeat]`).
-    pub fn sources_text(&self) -> String {
+    /// the catalogs name (`doc#1 [VMware heartbeat]`), in `lang`.
+    pub fn sources_text(&self, lang: Lang) -> String {
         if self.services.is_empty() {
             one_line(&self.sources.join(", "))
         } else {
+            let services: Vec<&str> = self.services.iter().map(|s| s.get(lang)).collect();
             one_line(&format!(
                 "{} [{}]",
                 self.sources.join(", "),
-                self.services.join(", ")
+                services.join(", ")
             ))
         }
     }
 
+    /// The lines that describe the rule above it in a file (without comment markers), in
+    /// `lang`: `r3: ` and what it is for (one line per purpose the catalogs give), then the
+    /// vendor rows. Comment lines have no length limit, so nothing is cut: the rule's own
+    /// comment, which the firewall stores and limits, stays the ASCII [`Rule::comment`].
+    pub fn note_lines(&self, lang: Lang) -> Vec<String> {
+        let rows = lang.pick("vendor rows", "出典 (ベンダー資料の行)");
+        let sources = self.sources_text(lang);
+        let mut v = Vec::new();
+        for (i, p) in self.purposes.iter().enumerate() {
+            let head = if i == 0 {
+                format!("r{}: ", self.n)
+            } else {
+                " ".repeat(format!("r{}: ", self.n).len())
+            };
+            v.push(one_line(&format!("{head}{}", p.get(lang).trim())));
+        }
+        if v.is_empty() {
+            v.push(format!("r{}: {rows}: {sources}", self.n));
+        } else {
+            let pad = " ".repeat(format!("r{}: ", self.n).len());
+            v.push(format!("{pad}{rows}: {sources}"));
+        }
+        v
+    }
+
     /// The comment cut to `max` bytes on a character boundary (nft allows 128).
     pub fn comment_max(&self, max: usize) -> String {
-        let c = self.comment();
-        if c.len() <= max {
-            return c;
-        }
-        let mut end = max.saturating_sub(3);
-        while !c.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}...", &c[..end])
+        cut_bytes(&self.comment(), max)
     }
 
     /// Ports as `445,9132-9133`.
@@ -431,6 +460,8 @@ pub struct Options {
     pub acls: Vec<Acl>,
     /// Cisco merge: the first sequence number.
     pub seq: u32,
+    /// The language of the comments in the files (configuration itself is the target's).
+    pub lang: Lang,
 }
 
 impl Options {
@@ -442,6 +473,7 @@ impl Options {
             into: None,
             acls: vec![],
             seq: 1,
+            lang: Lang::En,
         }
     }
 }
@@ -477,7 +509,7 @@ impl Groups {
             .map(|&i| self.list[i].name.clone())
     }
 
-    fn name(&mut self, family: Family, nets: Vec<IpNet>, base: &str, what: String) -> String {
+    fn name(&mut self, family: Family, nets: Vec<IpNet>, base: &str, what: Text) -> String {
         if let Some(&i) = self.by_content.get(&(family, nets.clone())) {
             return self.list[i].name.clone();
         }
@@ -534,12 +566,15 @@ impl Lower {
             let (base, what) = if rest == site_group {
                 (
                     "site".to_string(),
-                    "the site's zones and the special-purpose ranges no zone claims: every address that is not the internet".to_string(),
+                    Text::new(
+                        "the site's zones and the special-purpose ranges no zone claims: every address that is not the internet",
+                        "サイトのゾーンと、どのゾーンにも属さない特殊用途アドレス: インターネット以外のすべてのアドレス",
+                    ),
                 )
             } else {
                 (
                     format!("not-{}", self.label(family, &rest, roles)),
-                    "every address but these".to_string(),
+                    Text::new("every address but these", "これら以外のすべてのアドレス"),
                 )
             };
             let name = self.groups.name(family, nets.clone(), &base, what);
@@ -551,9 +586,10 @@ impl Lower {
         }
         let base = self.label(family, set, roles);
         let what = if roles.is_empty() {
-            base.clone()
+            Text::new(base.clone(), base.clone())
         } else {
-            roles.iter().cloned().collect::<Vec<_>>().join(", ")
+            let r = roles.iter().cloned().collect::<Vec<_>>().join(", ");
+            Text::new(r.clone(), r)
         };
         let name = self.groups.name(family, nets.clone(), &base, what);
         (Addrs::Nets(nets), Some(name))
@@ -651,6 +687,7 @@ pub fn lower(site: &Site, point: &EnforcementPoint, plan: &PointPlan) -> RuleSet
                 sources: sources.clone(),
                 roles: roles.clone(),
                 services: Vec::new(),
+                purposes: Vec::new(),
             });
         };
         for family in Family::BOTH {
@@ -810,31 +847,80 @@ pub fn header_lines(
     effect: &[String],
     more: &[Note],
 ) -> Vec<String> {
-    let what = if opts.remove {
-        format!("removal of what --mode {} added", opts.mode.as_str())
-    } else {
-        format!("mode {}", opts.mode.as_str())
-    };
-    let mut v = vec![format!(
-        "generated by portplan {} for site {}, enforcement point {} ({}, {}), {what}",
+    let lang = opts.lang;
+    let (version, site, point, kind, t, mode) = (
         env!("CARGO_PKG_VERSION"),
         one_line(&rs.site),
         one_line(&rs.point),
         rs.kind,
-        target.as_str()
-    )];
+        target.as_str(),
+        opts.mode.as_str(),
+    );
+    let mut v = vec![match (lang, opts.remove) {
+        (Lang::En, false) => format!(
+            "generated by portplan {version} for site {site}, enforcement point {point} ({kind}, {t}), mode {mode}"
+        ),
+        (Lang::En, true) => format!(
+            "generated by portplan {version} for site {site}, enforcement point {point} ({kind}, {t}), removal of what --mode {mode} added"
+        ),
+        (Lang::Ja, false) => format!(
+            "portplan {version} が生成: サイト {site}、適用ポイント {point} ({}, {t})、モード {mode}",
+            kind_ja(kind)
+        ),
+        (Lang::Ja, true) => format!(
+            "portplan {version} が生成: サイト {site}、適用ポイント {point} ({}, {t})、--mode {mode} で追加したものの削除",
+            kind_ja(kind)
+        ),
+    }];
     v.push(String::new());
-    v.push("WHAT THIS FILE DOES TO THE FIREWALL:".into());
+    v.push(
+        lang.pick(
+            "WHAT THIS FILE DOES TO THE FIREWALL:",
+            "このファイルがファイアウォールに行うこと:",
+        )
+        .into(),
+    );
     v.extend(effect.iter().map(|l| format!("  {l}")));
     if !opts.remove {
         v.push(String::new());
-        v.push("Every rule's comment names the requirements behind it: `portplan explain SITE REQUIREMENT`.".into());
+        v.push(lang.pick(
+            "Every rule's comment names the requirements behind it: `portplan explain SITE REQUIREMENT`.",
+            "各ルールのコメントは根拠となる要件を示します (詳細は `portplan explain SITE REQUIREMENT`)。",
+        ).into());
     }
     for n in rs.notes.iter().chain(more) {
-        let tag = if n.unexpressed { "INCOMPLETE" } else { "NOTE" };
-        v.push(format!("{tag}: {}", n.message.en));
+        let tag = match (n.unexpressed, lang) {
+            (true, Lang::En) => "INCOMPLETE",
+            (false, Lang::En) => "NOTE",
+            (true, Lang::Ja) => "未出力あり",
+            (false, Lang::Ja) => "注意",
+        };
+        v.push(format!("{tag}: {}", n.message.get(lang)));
     }
     v.into_iter().map(|l| one_line(&l)).collect()
+}
+
+/// `network` / `host` in Japanese, for comments.
+pub fn kind_ja(kind: &str) -> &'static str {
+    if kind == "network" {
+        "ネットワーク FW"
+    } else {
+        "ホスト FW"
+    }
+}
+
+/// `s` cut to at most `max` bytes, on a character boundary, with `...` when cut: for the
+/// comments a firewall stores (nft 128 bytes, iptables 256), where Japanese takes 3 bytes a
+/// character and a cut inside one would leave invalid UTF-8 the tools reject.
+pub fn cut_bytes(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max.saturating_sub(3);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
 }
 
 /// `s` on one line: control characters (a newline in an id would start a new line of

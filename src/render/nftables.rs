@@ -19,6 +19,7 @@
 
 use std::fmt::Write as _;
 
+use crate::i18n::Lang;
 use crate::plan::Direction;
 use crate::render::ident::{NFT, Namer};
 use crate::render::{
@@ -237,6 +238,7 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
         .collect();
     let sets = SetNames(pairs.clone(), pairs.into_iter().collect());
     let t = &pl.table;
+    let lang = opts.lang;
     let effect = effect(rs, opts, &pl, &chains, &sets);
     let mut out = String::new();
     out.push_str(if opts.remove && opts.mode == Mode::Merge {
@@ -289,7 +291,7 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
         let _ = writeln!(
             out,
             "{indent}# {}",
-            crate::render::one_line(&format!("{}: {}", group.name, group.what))
+            crate::render::one_line(&format!("{}: {}", group.name, group.what.get(lang)))
         );
         if inline {
             let _ = writeln!(
@@ -309,7 +311,11 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
         Mode::Replace => {
             let _ = writeln!(
                 out,
-                "# Replace the table if it exists.\ntable {t}\ndelete table {t}\n\ntable {t} {{"
+                "# {}\ntable {t}\ndelete table {t}\n\ntable {t} {{",
+                lang.pick(
+                    "Replace the table if it exists.",
+                    "テーブルがあれば作り直します。"
+                )
             );
             for (g, set) in &sets.0 {
                 set_decl(&mut out, "\t", g, set, true);
@@ -327,13 +333,20 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
                     "\t\tct state established,related accept\n\t\tct state invalid drop\n",
                 );
                 if *hook != "forward" {
-                    out.push_str(
-                        "\t\t# IPv6 neighbour discovery keeps the host reachable at all.\n",
+                    let _ = writeln!(
+                        out,
+                        "\t\t# {}",
+                        lang.pick(
+                            "IPv6 neighbour discovery keeps the host reachable at all.",
+                            "IPv6 の近隣探索 (ND) がないとホストに到達できなくなるため許可します。"
+                        )
                     );
                     out.push_str("\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert } accept\n");
                 }
                 for r in rules.iter().filter(|r| hook_of(r.direction) == *hook) {
-                    let _ = writeln!(out, "\t\t# r{}: {}", r.n, r.sources_text());
+                    for l in r.note_lines(lang) {
+                        let _ = writeln!(out, "\t\t# {l}");
+                    }
                     let _ = writeln!(out, "\t\t{}", rule_line(r, &sets));
                 }
                 out.push_str("\t}\n");
@@ -350,19 +363,41 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
             for (name, hook) in &chains {
                 let _ = writeln!(
                     out,
-                    "# Replies of connections that were accepted.\nadd rule {t} {name} ct state established,related accept comment {}",
-                    quote(&format!("portplan {}: replies", rs.point))
+                    "# {}\nadd rule {t} {name} ct state established,related accept comment {}",
+                    lang.pick(
+                        "Replies of connections that were accepted.",
+                        "許可した接続の応答。"
+                    ),
+                    quote(&crate::render::cut_bytes(
+                        &format!("portplan {}: {}", rs.point, lang.pick("replies", "応答")),
+                        128
+                    ))
                 );
                 for r in rules.iter().filter(|r| hook_of(r.direction) == *hook) {
-                    let _ = writeln!(out, "# r{}: {}", r.n, r.sources_text());
+                    for l in r.note_lines(lang) {
+                        let _ = writeln!(out, "# {l}");
+                    }
                     let _ = writeln!(out, "add rule {t} {name} {}", rule_line(r, &sets));
                 }
             }
             for ((name, _), base) in chains.iter().zip(&pl.base) {
+                let hookup = match lang {
+                    Lang::En => {
+                        format!(
+                            "The hook-up: the top of {base} sends every packet through {name} first."
+                        )
+                    }
+                    Lang::Ja => {
+                        format!("接続: {base} の先頭で、すべてのパケットをまず {name} に通します。")
+                    }
+                };
                 let _ = writeln!(
                     out,
-                    "# The hook-up: the top of {base} sends every packet through {name} first.\ninsert rule {t} {base} jump {name} comment {}",
-                    quote(&format!("portplan {}", rs.point))
+                    "# {hookup}\ninsert rule {t} {base} jump {name} comment {}",
+                    quote(&crate::render::cut_bytes(
+                        &format!("portplan {}", rs.point),
+                        128
+                    ))
                 );
             }
         }
@@ -373,7 +408,7 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
     }
 }
 
-/// What loading the file does, in plain words.
+/// What loading the file does, in plain words, in the options' language.
 fn effect(
     rs: &RuleSet,
     opts: &Options,
@@ -387,55 +422,95 @@ fn effect(
         .map(|c| c.0.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    let set_list = if sets.0.is_empty() {
-        "no sets".to_string()
-    } else {
-        format!(
-            "sets {}",
-            sets.0
-                .iter()
-                .map(|s| s.1.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    };
+    let set_names = sets
+        .0
+        .iter()
+        .map(|s| s.1.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
     let hooks = chains.iter().map(|c| c.1).collect::<Vec<_>>().join(" and ");
-    match (opts.mode, opts.remove) {
-        (Mode::Replace, false) => vec![
-            format!("Deletes table {t} if it exists and creates it anew; no other table changes."),
-            format!(
-                "Its base chain(s) {chain_list} (hook {hooks}) have policy drop: a packet this table drops"
-            ),
-            "is dropped whatever other tables accept (a drop in any base chain is final), so on a"
-                .into(),
-            "machine with other rules this table narrows them to the plan. Load: nft -f FILE."
-                .into(),
-        ],
-        (Mode::Replace, true) => vec![format!(
-            "Deletes table {t} (what --mode replace created); no other table changes. Load: nft -f FILE."
-        )],
-        (Mode::Merge, false) => {
-            let base = pl.base.join(" and ");
-            vec![
-                format!("Adds to the existing table {t}: chain(s) {chain_list} with portplan's rules and {set_list};"),
-                format!("and inserts one rule at the top of base chain(s) {base}: `jump` to portplan's chain."),
-                "Portplan's chains only accept (the plan's new connections, and replies of accepted ones);".into(),
-                "what they do not accept goes on through the base chain's own rules and policy.".into(),
-                "Nothing that exists is changed or removed. The table and base chains must exist: loading".into(),
-                format!("fails otherwise, changing nothing. Load: nft -f FILE. Take out with: portplan render ... --remove."),
-                "Loading it again refreshes portplan's chains and sets and adds one more (harmless) jump;".into(),
-                "--remove takes every one out.".into(),
-            ]
+    let base = pl.base.join(" and ");
+    let pt = &rs.point;
+    match opts.lang {
+        Lang::En => {
+            let set_list = if sets.0.is_empty() {
+                "no sets".to_string()
+            } else {
+                format!("sets {set_names}")
+            };
+            match (opts.mode, opts.remove) {
+                (Mode::Replace, false) => vec![
+                    format!("Deletes table {t} if it exists and creates it anew; no other table changes."),
+                    format!(
+                        "Its base chain(s) {chain_list} (hook {hooks}) have policy drop: a packet this table drops"
+                    ),
+                    "is dropped whatever other tables accept (a drop in any base chain is final), so on a"
+                        .into(),
+                    "machine with other rules this table narrows them to the plan. Load: nft -f FILE."
+                        .into(),
+                ],
+                (Mode::Replace, true) => vec![format!(
+                    "Deletes table {t} (what --mode replace created); no other table changes. Load: nft -f FILE."
+                )],
+                (Mode::Merge, false) => vec![
+                    format!("Adds to the existing table {t}: chain(s) {chain_list} with portplan's rules and {set_list};"),
+                    format!("and inserts one rule at the top of base chain(s) {base}: `jump` to portplan's chain."),
+                    "Portplan's chains only accept (the plan's new connections, and replies of accepted ones);".into(),
+                    "what they do not accept goes on through the base chain's own rules and policy.".into(),
+                    "Nothing that exists is changed or removed. The table and base chains must exist: loading".into(),
+                    "fails otherwise, changing nothing. Load: nft -f FILE. Take out with: portplan render ... --remove.".into(),
+                    "Loading it again refreshes portplan's chains and sets and adds one more (harmless) jump;".into(),
+                    "--remove takes every one out.".into(),
+                ],
+                (Mode::Merge, true) => vec![
+                    format!(
+                        "Deletes from table {t} every `jump` to {chain_list} in {}, then chain(s) {chain_list}",
+                        pl.base.join(", ")
+                    ),
+                    format!(
+                        "and {set_list}: what --mode merge added for {pt}. Nothing else changes. Run: sh FILE."
+                    ),
+                ],
+            }
         }
-        (Mode::Merge, true) => vec![
-            format!(
-                "Deletes from table {t} every `jump` to {chain_list} in {}, then chain(s) {chain_list}",
-                pl.base.join(", ")
-            ),
-            format!(
-                "and {set_list}: what --mode merge added for {}. Nothing else changes. Run: sh FILE.",
-                rs.point
-            ),
-        ],
+        Lang::Ja => {
+            let set_list = if sets.0.is_empty() {
+                String::new()
+            } else {
+                format!("とセット {set_names} ")
+            };
+            let hooks = chains.iter().map(|c| c.1).collect::<Vec<_>>().join("、");
+            let base = pl.base.join("、");
+            match (opts.mode, opts.remove) {
+                (Mode::Replace, false) => vec![
+                    format!("テーブル {t} があれば削除して作り直します。ほかのテーブルは変更しません。"),
+                    format!("ベースチェーン {chain_list} (フック {hooks}) のポリシーは drop です。このテーブルが破棄した"),
+                    "パケットは、ほかのテーブルが許可しても破棄されます (どのベースチェーンの drop も最終的)。".into(),
+                    "ほかのルールがあるマシンでは、このテーブルが通信を計画の範囲に絞ります。読み込み: nft -f FILE".into(),
+                ],
+                (Mode::Replace, true) => vec![format!(
+                    "テーブル {t} (--mode replace で作成したもの) を削除します。ほかのテーブルは変更しません。読み込み: nft -f FILE"
+                )],
+                (Mode::Merge, false) => vec![
+                    format!("既存のテーブル {t} に、portplan のルールを入れたチェーン {chain_list} {set_list}を追加し、"),
+                    format!("ベースチェーン {base} の先頭に portplan のチェーンへの `jump` を 1 行挿入します。"),
+                    "portplan のチェーンは許可だけを行います (計画にある新規接続と、許可した接続の応答)。".into(),
+                    "許可しなかったパケットは、ベースチェーン自身のルールとポリシーに進みます。".into(),
+                    "既存のものは変更も削除もしません。テーブルとベースチェーンが存在しない場合は読み込みが失敗し、".into(),
+                    "何も変わりません。読み込み: nft -f FILE。取り外し: portplan render ... --remove".into(),
+                    "再度読み込むと portplan のチェーンとセットを更新し、`jump` が 1 行増えます (無害)。".into(),
+                    "--remove はそのすべてを取り除きます。".into(),
+                ],
+                (Mode::Merge, true) => vec![
+                    format!(
+                        "テーブル {t} の {} から {chain_list} への `jump` をすべて削除し、続いてチェーン {chain_list} {set_list}を",
+                        pl.base.join(", ")
+                    ),
+                    format!(
+                        "削除します ({pt} に --mode merge で追加したもの)。ほかは変更しません。実行: sh FILE"
+                    ),
+                ],
+            }
+        }
     }
 }

@@ -3,7 +3,10 @@
 //!
 //! Order: the request's paperwork and 承認欄, a summary of the openings per point, the
 //! openings, then options, findings, warnings and the diagram (scaled to the page width).
-//! Headers never break inside a word (`送信元ゾー/ン`); it prints on A4 landscape.
+//! Headers never break inside a word (`送信元ゾー/ン`): they may wrap only between words
+//! (`送信元<wbr>ゾーン`, the breaks of [`super::svg::pieces`]); cells wrap between words and
+//! after the `/` of `devicelock/smb`, so a 15-column request table fits a 1200 px window
+//! without scrolling sideways. It prints on A4 landscape.
 
 use std::fmt::Write as _;
 
@@ -12,12 +15,12 @@ use super::svg::{FONTS, xml_escape};
 
 const CSS: &str = "
 @page { size: A4 landscape; margin: 10mm; }
-body { font-family: FONTS; margin: 24px; color: #212121; max-width: 100%; }
+body { font-family: FONTS; margin: 16px; color: #212121; max-width: 100%; }
 h1 { font-size: 22px; }
 h2 { font-size: 18px; margin-top: 28px; border-bottom: 2px solid #90a4ae; }
-table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
-th, td { border: 1px solid #b0bec5; padding: 4px 6px; vertical-align: top; text-align: left; }
-th { background: #eceff1; white-space: nowrap; word-break: keep-all; }
+table { border-collapse: collapse; margin: 8px 0; font-size: 12px; }
+th, td { border: 1px solid #b0bec5; padding: 3px 4px; vertical-align: top; text-align: left; }
+th { background: #eceff1; word-break: keep-all; }
 td { white-space: pre-line; min-width: 3em; overflow-wrap: break-word; }
 td:first-child { white-space: nowrap; }
 table.fields th { width: 9em; }
@@ -57,6 +60,50 @@ fn esc_links(s: &str) -> String {
     out
 }
 
+/// [`esc_links`], and a break opportunity after every `/` before a letter (`devicelock/<wbr>smb`,
+/// never inside `10.0.0.0/16`), so long requirement ids wrap instead of widening the table.
+fn esc_cell(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("<http") {
+        let Some(len) = rest[i..].find('>') else {
+            break;
+        };
+        out.push_str(&slash_breaks(&esc(&rest[..i])));
+        out.push_str(&esc_links(&rest[i..i + len + 1]));
+        rest = &rest[i + len + 1..];
+    }
+    out.push_str(&slash_breaks(&esc(rest)));
+    out
+}
+
+fn slash_breaks(escaped: &str) -> String {
+    let mut out = String::with_capacity(escaped.len());
+    let mut chars = escaped.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '/' && chars.peek().is_some_and(|n| n.is_ascii_alphabetic()) {
+            out.push_str("<wbr>");
+        }
+    }
+    out
+}
+
+/// A header: escaped, with `<wbr>` only between words (`送信元<wbr>ゾーン`, `許可/<wbr>拒否`);
+/// with `word-break: keep-all` it never breaks anywhere else.
+fn esc_header(h: &str) -> String {
+    let mut out = String::new();
+    for (i, (space, piece)) in super::svg::pieces(h).into_iter().enumerate() {
+        if space {
+            out.push(' ');
+        } else if i > 0 && !piece.starts_with(['/', ')', '）']) {
+            out.push_str("<wbr>");
+        }
+        out.push_str(&esc(&piece));
+    }
+    out
+}
+
 fn table(out: &mut String, header: &[String], rows: &[(String, Vec<String>)]) {
     table_class(out, "", header, rows);
 }
@@ -68,7 +115,7 @@ fn table_class(out: &mut String, class: &str, header: &[String], rows: &[(String
         let _ = write!(out, "<table class=\"{class}\">\n<thead><tr>");
     }
     for h in header {
-        let _ = write!(out, "<th>{}</th>", esc(h));
+        let _ = write!(out, "<th>{}</th>", esc_header(h));
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     for (class, r) in rows {
@@ -78,7 +125,7 @@ fn table_class(out: &mut String, class: &str, header: &[String], rows: &[(String
             let _ = write!(out, "<tr class=\"{}\">", esc(class));
         }
         for c in r {
-            let _ = write!(out, "<td>{}</td>", esc_links(c));
+            let _ = write!(out, "<td>{}</td>", esc_cell(c));
         }
         out.push_str("</tr>\n");
     }
@@ -222,6 +269,18 @@ pub fn render(report: &Report) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn headers_break_between_words_and_cells_after_slashes() {
+        assert_eq!(super::esc_header("送信元ゾーン"), "送信元<wbr>ゾーン");
+        assert_eq!(super::esc_header("プロトコル"), "プロトコル");
+        assert_eq!(super::esc_header("許可/拒否"), "許可/<wbr>拒否");
+        assert_eq!(super::esc_header("Source zone"), "Source zone");
+        assert_eq!(
+            super::esc_cell("devicelock/smb 10.0.0.0/16 <https://x.example/a/b>"),
+            "devicelock/<wbr>smb 10.0.0.0/16 <a href=\"https://x.example/a/b\">https://x.example/a/b</a>"
+        );
+    }
+
     #[test]
     fn escapes_markup() {
         assert_eq!(

@@ -8,10 +8,11 @@
 //!
 //! Every sheet is set up for printing: landscape, A4 or — when its columns are wider — A3, one
 //! page wide, the header row repeated, the title in the page header and page n / N in the
-//! footer. When the columns' content is wider than A3 at 100 %, each column keeps its longest
-//! word and the rest of the page is shared by how much more text each column has (long
-//! purposes and citations wrap in wide columns, short ones stay narrow), so fitting to the
-//! page never shrinks the 11 pt text below 9 pt.
+//! footer. A sheet may be up to 11/9 of what A3 holds at 100 %, so fitting it to the page
+//! never prints the 11 pt text (and the 11 pt page header and footer) below 9 pt. When the
+//! content is wider, each column keeps its longest word (addresses and numbers whole,
+//! Japanese breakable) and the rest goes where it saves the most printed lines, with row
+//! heights from a word-wrap of each cell.
 
 use rust_xlsxwriter::{
     Format, FormatAlign, FormatBorder, Table, TableColumn, TableStyle, Workbook, Worksheet,
@@ -77,13 +78,60 @@ fn column_width<'a>(cells: impl Iterator<Item = &'a str>) -> usize {
         .clamp(MIN_WIDTH, MAX_WIDTH)
 }
 
-/// Lines a cell takes when wrapped at `width` characters.
+/// Lines a cell takes when wrapped at `width` characters, as Excel and LibreOffice wrap:
+/// whole words onto the next line (a word breaks inside only when it is wider than the
+/// column), Japanese between any two characters.
 fn cell_lines(s: &str, width: usize) -> usize {
     let w = width.saturating_sub(1).max(1);
     s.lines()
-        .map(|l| text_width(l).div_ceil(w).max(1))
+        .map(|l| {
+            let mut lines = 1;
+            let mut cur = 0;
+            for seg in segments(l) {
+                if cur + seg <= w {
+                    cur += seg;
+                } else if seg <= w {
+                    lines += 1;
+                    cur = seg;
+                } else {
+                    // Too wide for any line: it fills lines from here.
+                    let total = cur + seg;
+                    lines += (total - 1) / w;
+                    cur = (total - 1) % w + 1;
+                }
+            }
+            lines
+        })
         .sum::<usize>()
         .max(1)
+}
+
+/// The widths of the pieces a line may break between: words with the space after them,
+/// split after `/` and `-` before a letter; each Japanese character alone.
+fn segments(line: &str) -> Vec<usize> {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = Vec::new();
+    let mut cur = 0;
+    for (i, &c) in chars.iter().enumerate() {
+        if super::is_wide(c) {
+            if cur > 0 {
+                out.push(cur);
+                cur = 0;
+            }
+            out.push(2);
+            continue;
+        }
+        cur += 1;
+        let next_letter = chars.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic());
+        if c == ' ' || ((c == '/' || c == '-') && next_letter) {
+            out.push(cur);
+            cur = 0;
+        }
+    }
+    if cur > 0 {
+        out.push(cur);
+    }
+    out
 }
 
 /// Width in characters a printed page holds at 100 %: A4 and A3 landscape with 10 mm margins.
@@ -93,40 +141,94 @@ fn cell_lines(s: &str, width: usize) -> usize {
 const A4_CHARS: usize = 110;
 const A3_CHARS: usize = 160;
 
-/// The narrowest a column's cells let it get: their longest word (Japanese split between words, as
-/// [`super::svg::pieces`] does), at most [`WORD_MAX`] characters.
+/// The widest a sheet may be on its paper: fitting it to the page width scales the 11 pt text
+/// by `page / width`, and the text must stay at 9 pt or more (9/11 of the page width).
+fn fit_budget(page: usize) -> usize {
+    page * 11 / 9
+}
+
+/// The narrowest a column's cells let it get: their longest word, at most [`WORD_MAX`]
+/// characters. Words are split as Excel and LibreOffice break lines: at spaces, after `/`
+/// and `-` (`devicelock/` `service-` `port`), never inside a number or address
+/// (`10.10.0.10/31` is one word); Japanese breaks between any two characters in both, so a
+/// Japanese run counts at most [`JA_WORD`] (`サーバーセグメント` may wrap).
 fn min_width<'a>(cells: impl Iterator<Item = &'a str>) -> usize {
     cells
         .flat_map(|c| c.lines())
-        .flat_map(|l| {
-            super::svg::pieces(l)
-                .into_iter()
-                .map(|(_, p)| text_width(&p))
-        })
+        .flat_map(|l| l.split(' '))
+        .flat_map(words)
         .max()
         .unwrap_or(0)
-        .saturating_add(2)
+        .saturating_add(1)
         .clamp(MIN_WIDTH, WORD_MAX)
 }
 
-/// A word longer than this wraps inside (URLs, long identifiers).
-const WORD_MAX: usize = 10;
+/// The widths of the unbreakable pieces of a space-free `token` (see [`min_width`]).
+fn words(token: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let (mut ascii, mut wide) = (0usize, 0usize);
+    let chars: Vec<char> = token.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if super::is_wide(c) {
+            if ascii > 0 {
+                out.push(ascii);
+                ascii = 0;
+            }
+            wide += 2;
+            continue;
+        }
+        if wide > 0 {
+            out.push(wide.min(JA_WORD));
+            wide = 0;
+        }
+        ascii += 1;
+        // A break after `/` or `-` before a letter (not in `10.0.0.0/16`, `9132-9133`).
+        let next_letter = chars.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic());
+        if (c == '/' || c == '-') && next_letter {
+            out.push(ascii);
+            ascii = 0;
+        }
+    }
+    out.push(ascii);
+    out.push(wide.min(JA_WORD));
+    out
+}
 
-/// The columns' widths for these cells: each its content's width when they all fit an A3
-/// page at 100 %; else every column gets its longest word and the rest of the page is shared
-/// in proportion to how much more each column's text wants — long purposes and citations get
-/// the room, short columns (方向, tcp) stay narrow — so fit-to-width never prints text smaller
-/// than its 11 pt.
+/// The most a run of Japanese counts towards a column's narrowest width: four characters.
+const JA_WORD: usize = 8;
+
+/// A word longer than this wraps inside (URLs, long identifiers); an IPv4 network
+/// (`255.255.255.255/32`, 18) and a request number stay whole.
+const WORD_MAX: usize = 22;
+
+/// Printed height of the rows, in lines, at these widths.
+fn total_lines(rows: &[Vec<String>], widths: &[usize]) -> usize {
+    rows.iter()
+        .map(|r| {
+            r.iter()
+                .zip(widths)
+                .map(|(c, w)| cell_lines(c, *w))
+                .max()
+                .unwrap_or(1)
+        })
+        .sum()
+}
+
+/// The columns' widths for these cells. When every column's content fits the widest page
+/// (A3 landscape, scaled to at least 9 pt), each gets its content's width. Otherwise each
+/// column starts at its longest word (headers are never broken: LibreOffice would break
+/// 送信元ゾー/ン anywhere) and the rest of the budget goes, a few characters at a time, where
+/// it saves the most printed lines over all rows — so the purposes, citations and address
+/// lists that make rows tall get the room, and short columns (方向, tcp) stay narrow.
 fn fit_widths(header: &[String], rows: &[Vec<String>]) -> Vec<usize> {
     let col = |i: usize| {
         std::iter::once(header[i].as_str()).chain(rows.iter().map(move |r| r[i].as_str()))
     };
     let desired: Vec<usize> = (0..header.len()).map(|i| column_width(col(i))).collect();
-    if desired.iter().sum::<usize>() <= A3_CHARS {
+    let budget = fit_budget(A3_CHARS);
+    if desired.iter().sum::<usize>() <= budget {
         return desired;
     }
-    // A header is never broken (LibreOffice would break 送信元ゾーン anywhere); cells may wrap
-    // between words.
     let min: Vec<usize> = (0..header.len())
         .map(|i| {
             let head = header[i].lines().map(text_width).max().unwrap_or(0) + 1;
@@ -135,12 +237,11 @@ fn fit_widths(header: &[String], rows: &[Vec<String>]) -> Vec<usize> {
                 .min(desired[i])
         })
         .collect();
-    let min_sum: usize = min.iter().sum();
-    if min_sum >= A3_CHARS {
+    let mut w = min;
+    if w.iter().sum::<usize>() >= budget {
         // Even the words do not fit: squeeze the widest (it wraps inside words) so the
         // printed text keeps its size.
-        let mut w = min;
-        while w.iter().sum::<usize>() > A3_CHARS {
+        while w.iter().sum::<usize>() > budget {
             let Some((i, x)) = w.iter().copied().enumerate().max_by_key(|(_, x)| *x) else {
                 break;
             };
@@ -151,18 +252,56 @@ fn fit_widths(header: &[String], rows: &[Vec<String>]) -> Vec<usize> {
         }
         return w;
     }
-    let extra = A3_CHARS - min_sum;
-    let want: usize = desired.iter().zip(&min).map(|(d, m)| d - m).sum();
-    desired
-        .iter()
-        .zip(&min)
-        .map(|(d, m)| m + (d - m) * extra / want.max(1))
-        .collect()
+    let mut left = budget - w.iter().sum::<usize>();
+    let mut lines = total_lines(rows, &w);
+    // Greedy: the step (1 to 8 characters on one column) that saves the most lines per
+    // character, until nothing saves a line.
+    while left > 0 {
+        let mut best: Option<(usize, usize, usize)> = None; // (column, step, saved)
+        for i in 0..w.len() {
+            for step in 1..=8.min(left) {
+                if w[i] + step > desired[i] {
+                    break;
+                }
+                let mut t = w.clone();
+                t[i] += step;
+                let saved = lines.saturating_sub(total_lines(rows, &t));
+                if saved == 0 {
+                    continue;
+                }
+                let better = match best {
+                    None => true,
+                    Some((_, bs, bsaved)) => saved * bs > bsaved * step,
+                };
+                if better {
+                    best = Some((i, step, saved));
+                }
+            }
+        }
+        let Some((i, step, saved)) = best else { break };
+        w[i] += step;
+        left -= step;
+        lines -= saved;
+    }
+    // What saves no line widens the columns still short of their content, in proportion.
+    let want: usize = desired.iter().zip(&w).map(|(d, x)| d - x).sum();
+    if left > 0 && want > 0 {
+        let share = left.min(want);
+        let add: Vec<usize> = desired
+            .iter()
+            .zip(&w)
+            .map(|(d, x)| (d - x) * share / want)
+            .collect();
+        for (x, a) in w.iter_mut().zip(add) {
+            *x += a;
+        }
+    }
+    w
 }
 
-/// A4 when the columns fit it, else A3 (landscape either way).
+/// A4 when the columns fit it at 9 pt or more, else A3 (landscape either way).
 fn paper_for(widths: &[usize]) -> u8 {
-    if widths.iter().sum::<usize>() <= A4_CHARS {
+    if widths.iter().sum::<usize>() <= fit_budget(A4_CHARS) {
         9 // A4
     } else {
         8 // A3
@@ -182,8 +321,10 @@ fn page_setup(
     ws.set_print_fit_to_pages(1, 0);
     ws.set_margins(0.4, 0.4, 0.6, 0.6, 0.3, 0.3);
     let title = report.title().replace('&', "&&");
-    ws.set_header(format!("&L&9{}", clip_chars(&title, 200)));
-    ws.set_footer("&R&9&P / &N");
+    // 11 pt, like the cells: fitting to the page scales the header and footer too (to 9 pt
+    // at the widest sheet).
+    ws.set_header(format!("&L&11{}", clip_chars(&title, 200)));
+    ws.set_footer("&R&11&P / &N");
     if let Some(r) = header_row {
         ws.set_repeat_rows(r, r)?;
     }
@@ -499,6 +640,10 @@ mod tests {
         assert_eq!(column_width([&*"x".repeat(200)].into_iter()), MAX_WIDTH);
         assert_eq!(cell_lines("ab\ncd", 10), 2);
         assert_eq!(cell_lines(&"x".repeat(30), 11), 3);
+        // Whole words move to the next line: `表 5 行目 —` then `devicelock/smb (常に)`
+        // does not fit 12 after `—`, so it starts a line of its own and breaks after `/`.
+        assert_eq!(cell_lines("表 5 行目 — devicelock/smb (常に)", 13), 3);
+        assert_eq!(cell_lines("aaaa bbbb", 6), 2);
     }
 
     #[test]
@@ -516,7 +661,7 @@ mod tests {
             long,
         ]];
         let w = fit_widths(&header, &rows);
-        assert!(w.iter().sum::<usize>() <= A3_CHARS, "{w:?}");
+        assert!(w.iter().sum::<usize>() <= fit_budget(A3_CHARS), "{w:?}");
         assert!(w[0] <= 8 && w[1] <= 13, "short columns stay narrow: {w:?}");
         assert!(
             w[2..].iter().all(|x| *x >= 30),
@@ -535,5 +680,76 @@ mod tests {
             .map(|i| column_width([header[i].as_str(), small[0][i].as_str()].into_iter()))
             .collect();
         assert_eq!(fit_widths(&header, &small), own);
+    }
+
+    #[test]
+    fn the_room_goes_where_it_saves_printed_lines() {
+        // A request sheet's shape: short columns, address lists, long purposes and citations.
+        let header: Vec<String> = [
+            "申請番号",
+            "方向",
+            "送信元",
+            "宛先",
+            "プロトコル",
+            "用途",
+            "根拠",
+            "備考",
+        ]
+        .map(String::from)
+        .to_vec();
+        let addrs = "DeviceLock 管理コンソール、DeviceLock Enterprise Server\n10.10.0.10/31";
+        let purpose =
+            "SMB (Active Directory と Windows 共有)\n管理ツール用の DeviceLock Service ポート";
+        let cite = "「テクニカルガイド: DeviceLock の通信で使用するポートについて (2020-09-08)」\n表 5 行目 — devicelock/smb (常に)";
+        let note =
+            "サービスが動いているコンピューターに管理ツールから接続するためのポート。".repeat(4);
+        let rows: Vec<Vec<String>> = (0..8)
+            .map(|i| {
+                vec![
+                    format!("NET-2026-fw-core-00{i}"),
+                    "転送".into(),
+                    addrs.into(),
+                    addrs.into(),
+                    "tcp".into(),
+                    purpose.into(),
+                    cite.into(),
+                    if i % 2 == 0 {
+                        note.clone()
+                    } else {
+                        String::new()
+                    },
+                ]
+            })
+            .collect();
+        let w = fit_widths(&header, &rows);
+        let budget = fit_budget(A3_CHARS);
+        assert!(w.iter().sum::<usize>() <= budget, "{w:?}");
+        // No worse than sharing the page equally, and no address split inside.
+        let even = vec![budget / header.len(); header.len()];
+        assert!(
+            total_lines(&rows, &w) <= total_lines(&rows, &even),
+            "{w:?}: {} lines, even {}",
+            total_lines(&rows, &w),
+            total_lines(&rows, &even)
+        );
+        assert!(w[2] > "10.10.0.10/31".len() && w[3] >= 14, "{w:?}");
+        assert!(
+            w[0] >= "NET-2026-fw-core-000".len(),
+            "request numbers whole: {w:?}"
+        );
+        assert!(w[1] <= 8 && w[4] <= 13, "short columns stay narrow: {w:?}");
+        // The tallest row is at most 8 printed lines.
+        let tallest = rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .zip(&w)
+                    .map(|(c, x)| cell_lines(c, *x))
+                    .max()
+                    .unwrap()
+            })
+            .max()
+            .unwrap();
+        assert!(tallest <= 8, "{w:?}: tallest row {tallest} lines");
     }
 }

@@ -401,6 +401,7 @@ pub async fn render(State(s): State<Shared>, req: Req) -> Response {
             mode,
             remove: req.get("remove").is_some(),
             allow_partial: req.get("allow_partial").is_some(),
+            lang: req.lang,
             ..RenderRequest::default()
         };
         match app::render::render(l, point, &rreq) {

@@ -53,6 +53,7 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
         seq: args.seq,
         allow_partial: args.allow_partial,
         ir_only: json,
+        lang,
     };
     let app::render::Rendering {
         rules, rendered, ..
