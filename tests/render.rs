@@ -8,10 +8,9 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command as Std, Stdio};
+use std::process::Command as Std;
 
-use common::{portplan, require_root_and, stdout};
+use common::{check_with, portplan, require_root_and, stdout};
 use serde_json::Value;
 
 const SITES: [&str; 5] = [
@@ -64,28 +63,6 @@ fn refused(args: &[&str]) -> String {
     let out = portplan().args(args).assert().code(2).get_output().clone();
     assert!(out.stdout.is_empty(), "nothing is written on stdout");
     String::from_utf8(out.stderr).unwrap()
-}
-
-fn check_with(tool: &[&str], text: &str) -> Result<(), String> {
-    let mut child = Std::new(tool[0])
-        .args(&tool[1..])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
 }
 
 /// A scratch network namespace holding an existing ruleset (`table inet filter`, iptables

@@ -6,11 +6,9 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command as Std, Stdio};
 
-use common::{portplan, require_root_and};
+use common::{check_with, portplan, require_root_and};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -80,28 +78,6 @@ fn stored_comments<'a>(text: &'a str, key: &str) -> Vec<&'a str> {
         .collect()
 }
 
-fn tool_accepts(tool: &[&str], text: &str) -> Result<(), String> {
-    let mut child = Std::new(tool[0])
-        .args(&tool[1..])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
 #[test]
 fn nft_and_iptables_comments_are_japanese_within_the_byte_limits() {
     let (_dir, cats, site) = fixture();
@@ -153,9 +129,9 @@ fn nft_and_iptables_comments_are_japanese_within_the_byte_limits() {
             "nft_and_iptables_comments_are_japanese_within_the_byte_limits",
         ) && mode == "replace"
         {
-            tool_accepts(&["nft", "-c", "-f", "-"], &nft)
+            check_with(&["nft", "-c", "-f", "-"], &nft)
                 .unwrap_or_else(|e| panic!("nft -c rejects:\n{e}\n{nft}"));
-            tool_accepts(&["iptables-restore", "--test"], &ipt)
+            check_with(&["iptables-restore", "--test"], &ipt)
                 .unwrap_or_else(|e| panic!("iptables-restore rejects:\n{e}\n{ipt}"));
         }
     }

@@ -8,7 +8,8 @@ pub mod oracle;
 pub mod rulegen;
 pub mod sample;
 
-use std::process::Command as Std;
+use std::io::Write as _;
+use std::process::{Command as Std, Stdio};
 
 use assert_cmd::Command;
 
@@ -101,4 +102,29 @@ pub fn require_tool(tools: &[&str], test: &str) -> bool {
     }
     eprintln!("\n!!!!! SKIPPED {test}: {why} (runs in CI) !!!!!\n");
     false
+}
+
+/// Whether `tool` (a checking command such as `nft -c -f -`) accepts `text` on stdin; its
+/// stderr when not.
+#[allow(dead_code)]
+pub fn check_with(tool: &[&str], text: &str) -> Result<(), String> {
+    let mut child = Std::new(tool[0])
+        .args(&tool[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
 }
