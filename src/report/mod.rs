@@ -17,6 +17,7 @@ pub mod html;
 pub mod markdown;
 pub mod svg;
 pub mod template;
+pub mod wrap;
 pub mod xlsx;
 
 use std::collections::{BTreeMap, BTreeSet};
