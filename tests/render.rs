@@ -197,6 +197,21 @@ fn every_rule_names_its_requirements() {
                 })
                 .sum();
             assert!(rules.len() >= expected, "{site} {point}");
+            // Every vendor row is cited by its document's title (the built-in catalogs know
+            // every document), and the nftables file says so above the rule.
+            let nft = render(site, point, "nftables");
+            for r in rules {
+                let cites = r["citations"].as_array().expect("citations");
+                assert!(!cites.is_empty(), "{site} {point}: {r}");
+                for c in cites {
+                    let en = c["en"].as_str().unwrap();
+                    assert!(en.starts_with('"') && !en.contains(".txt#"), "{en}");
+                    assert!(
+                        nft.contains(&format!("source: {en}")),
+                        "{site} {point}: {en} not in\n{nft}"
+                    );
+                }
+            }
             if ir["sides"].as_array().unwrap().len() <= 2 {
                 assert_eq!(rules.len(), expected, "{site} {point}");
             }

@@ -6,7 +6,7 @@
 //! whether to write the removal instead. A target that cannot express everything the point
 //! needs is refused, naming what it lacks, unless `allow_partial`.
 
-use crate::app::Loaded;
+use crate::app::{Context, Loaded};
 use crate::diag::{Error, Result};
 use crate::i18n::Text;
 use crate::plan::PointPlan;
@@ -232,6 +232,7 @@ fn parse_acls(acls: &[String], pt: &EnforcementPoint) -> Result<Vec<Acl>> {
 
 /// Lower `point` (as [`Loaded::point`] returns it) into rules and render them.
 pub fn render(
+    ctx: &Context,
     loaded: &Loaded,
     point: (&EnforcementPoint, &PointPlan),
     req: &RenderRequest,
@@ -298,6 +299,7 @@ pub fn render(
     };
     let mut rules = crate::render::lower(&loaded.site, pt, point_plan);
     crate::render::name_services(&mut rules, &loaded.plan.flows);
+    crate::render::cite_sources(&mut rules, &ctx.catalogs);
     let rendered = crate::render::render(&rules, target, &options);
     let lost: Vec<&str> = rendered
         .unexpressed()

@@ -589,6 +589,14 @@ impl Catalogs {
         self.items.iter()
     }
 
+    /// The vendor document a `doc#row` reference of `product`'s requirements names.
+    pub fn source_doc(&self, product: &str, reference: &str) -> Option<&SourceDoc> {
+        let doc = reference.rsplit_once('#').map_or(reference, |(d, _)| d);
+        self.get(product)
+            .ok()
+            .and_then(|c| c.sources.iter().find(|s| s.id == doc))
+    }
+
     /// The catalog for `product`, or a usage error listing the products there are.
     pub fn get(&self, product: &str) -> Result<&Catalog> {
         self.items.iter().find(|c| c.id == product).ok_or_else(|| {

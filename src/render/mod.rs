@@ -167,6 +167,75 @@ pub struct Rule {
     /// by [`name_services`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub purposes: Vec<Text>,
+    /// The vendor documents behind the rule, one per document, by title and row
+    /// (`「title」表 5, 6 行目 <url>`), for the comment lines; filled by [`cite_sources`],
+    /// empty when the catalogs were not at hand (then the lines give `doc#row`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub citations: Vec<Text>,
+}
+
+/// Fill each rule's [`Rule::citations`] from the catalogs: the vendor rows of `sources`
+/// grouped per document, named by the document's title (and URL) instead of its file name,
+/// so an admin reading the firewall file can follow them. A reference no catalog of the
+/// rule's products knows is kept as it is.
+pub fn cite_sources(rules: &mut RuleSet, cats: &crate::catalog::Catalogs) {
+    for r in &mut rules.rules {
+        let products: Vec<&str> = r
+            .requirements
+            .iter()
+            .map(|q| q.split_once('/').map_or(q.as_str(), |(p, _)| p))
+            .collect();
+        // (document, rows) in first-use order.
+        let mut docs: Vec<(String, Vec<String>)> = Vec::new();
+        for src in &r.sources {
+            let (doc, row) = src.rsplit_once('#').unwrap_or((src.as_str(), ""));
+            match docs.iter_mut().find(|(d, _)| d == doc) {
+                Some((_, rows)) => {
+                    if !row.is_empty() && !rows.iter().any(|x| x == row) {
+                        rows.push(row.to_string());
+                    }
+                }
+                None => docs.push((
+                    doc.to_string(),
+                    [row]
+                        .iter()
+                        .filter(|x| !x.is_empty())
+                        .map(|x| x.to_string())
+                        .collect(),
+                )),
+            }
+        }
+        r.citations = docs
+            .into_iter()
+            .map(|(doc, rows)| {
+                let found = products.iter().find_map(|p| cats.source_doc(p, &doc));
+                let Some(d) = found else {
+                    let refs: Vec<String> = if rows.is_empty() {
+                        vec![doc.clone()]
+                    } else {
+                        rows.iter().map(|x| format!("{doc}#{x}")).collect()
+                    };
+                    let refs = refs.join(", ");
+                    return Text::new(refs.clone(), refs);
+                };
+                let url = d
+                    .url
+                    .as_ref()
+                    .map(|u| format!(" <{u}>"))
+                    .unwrap_or_default();
+                let list = rows.join(", ");
+                let (en_rows, ja_rows) = match rows.len() {
+                    0 => (String::new(), String::new()),
+                    1 => (format!(" row {list}"), format!("表 {list} 行目")),
+                    _ => (format!(" rows {list}"), format!("表 {list} 行目")),
+                };
+                Text::new(
+                    one_line(&format!("\"{}\"{en_rows}{url}", d.title.en)),
+                    one_line(&format!("「{}」{ja_rows}{url}", d.title.ja)),
+                )
+            })
+            .collect();
+    }
 }
 
 /// Fill each rule's service names and purposes from the plan's flows (the catalogs'
@@ -217,11 +286,24 @@ impl Rule {
         }
     }
 
+    /// The vendor documents by title ([`Rule::citations`]) joined by `; `, or
+    /// [`Rule::sources_text`] when they are not named.
+    pub fn citations_text(&self, lang: Lang) -> String {
+        if self.citations.is_empty() {
+            return self.sources_text(lang);
+        }
+        let c: Vec<&str> = self.citations.iter().map(|c| c.get(lang)).collect();
+        one_line(&c.join("; "))
+    }
+
     /// The lines that describe the rule above it in a file (without comment markers), in
     /// `lang`: `r3: ` and what it is for (one line per purpose the catalogs give), then the
     /// vendor rows. Comment lines have no length limit, so nothing is cut: the rule's own
     /// comment, which the firewall stores and limits, stays the ASCII [`Rule::comment`].
     pub fn note_lines(&self, lang: Lang) -> Vec<String> {
+        if !self.citations.is_empty() {
+            return self.cited_note_lines(lang);
+        }
         let rows = lang.pick("vendor rows", "出典 (ベンダー資料の行)");
         let sources = self.sources_text(lang);
         let mut v = Vec::new();
@@ -238,6 +320,34 @@ impl Rule {
         } else {
             let pad = " ".repeat(format!("r{}: ", self.n).len());
             v.push(format!("{pad}{rows}: {sources}"));
+        }
+        v
+    }
+
+    /// [`Rule::note_lines`] when the vendor documents are named ([`cite_sources`]): the
+    /// purposes, then `出典: 「title」表 5, 6 行目` with one line per document, then the
+    /// services the catalogs name.
+    fn cited_note_lines(&self, lang: Lang) -> Vec<String> {
+        let head = format!("r{}: ", self.n);
+        let pad = " ".repeat(head.len());
+        let mut v: Vec<String> = self
+            .purposes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let h = if i == 0 { &head } else { &pad };
+                one_line(&format!("{h}{}", p.get(lang).trim()))
+            })
+            .collect();
+        let label = lang.pick("source: ", "出典: ");
+        for c in &self.citations {
+            let h = if v.is_empty() { &head } else { &pad };
+            v.push(format!("{h}{label}{}", c.get(lang)));
+        }
+        if !self.services.is_empty() {
+            let services: Vec<&str> = self.services.iter().map(|s| s.get(lang)).collect();
+            let label = lang.pick("services: ", "サービス: ");
+            v.push(one_line(&format!("{pad}{label}{}", services.join(", "))));
         }
         v
     }
@@ -688,6 +798,7 @@ pub fn lower(site: &Site, point: &EnforcementPoint, plan: &PointPlan) -> RuleSet
                 roles: roles.clone(),
                 services: Vec::new(),
                 purposes: Vec::new(),
+                citations: Vec::new(),
             });
         };
         for family in Family::BOTH {

@@ -253,13 +253,13 @@ pub fn render(rs: &RuleSet, opts: &Options) -> Rendered {
         );
         let purposes: Vec<&str> = r.purposes.iter().map(|p| p.get(lang).trim()).collect();
         let desc = if purposes.is_empty() {
-            format!("{} ({})", r.comment(), r.sources_text(lang))
+            format!("{} ({})", r.comment(), r.citations_text(lang))
         } else {
             format!(
                 "{} - {} ({})",
                 r.comment(),
                 purposes.join(" / "),
-                r.sources_text(lang)
+                r.citations_text(lang)
             )
         };
         let local = if local == "Any" {

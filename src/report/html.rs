@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 
 use super::Report;
 use super::svg::{FONTS, xml_escape};
+use super::wrap::{self, Kind};
 
 const CSS: &str = "
 @page { size: A4 landscape; margin: 10mm; }
@@ -22,6 +23,9 @@ table { border-collapse: collapse; margin: 8px 0; font-size: 12px; }
 th, td { border: 1px solid #b0bec5; padding: 3px 4px; vertical-align: top; text-align: left; }
 th { background: #eceff1; word-break: keep-all; }
 td { white-space: pre-line; min-width: 3em; overflow-wrap: break-word; }
+table.request td { word-break: keep-all; line-break: strict; }
+.nb { white-space: nowrap; }
+.zone { color: #455a64; font-weight: bold; }
 td:first-child { white-space: nowrap; }
 table.fields th { width: 9em; }
 table.stamps td { height: 4.5em; width: 6em; }
@@ -77,6 +81,47 @@ fn esc_cell(s: &str) -> String {
     out
 }
 
+/// A request-table cell: escaped, with break opportunities only where the XLSX breaks
+/// ([`wrap::pieces`]): labels (zones, hosts, request numbers, ports) whole in a `nowrap` span,
+/// running text between its pieces (`<wbr>`; with `word-break: keep-all` nowhere else), so
+/// no `サー/バーセグ/メント` or `fw-/core`. The citations' URLs stay links.
+fn esc_cell_kind(s: &str, kind: Kind) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("<http") {
+        let Some(len) = rest[i..].find('>') else {
+            break;
+        };
+        out.push_str(&pieces_html(&rest[..i], kind));
+        out.push_str(&esc_links(&rest[i..i + len + 1]));
+        rest = &rest[i + len + 1..];
+    }
+    out.push_str(&pieces_html(rest, kind));
+    out
+}
+
+fn pieces_html(s: &str, kind: Kind) -> String {
+    let mut out = String::new();
+    for (n, line) in s.split('\n').enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        for (i, p) in wrap::pieces(line, kind).iter().enumerate() {
+            if i > 0 {
+                out.push_str("<wbr>");
+            }
+            let (body, tail) = p.split_at(p.trim_end_matches(' ').len());
+            match kind {
+                Kind::Labels => {
+                    let _ = write!(out, "<span class=\"nb\">{}</span>{tail}", esc(body));
+                }
+                Kind::Text => out.push_str(&esc(p)),
+            }
+        }
+    }
+    out
+}
+
 fn slash_breaks(escaped: &str) -> String {
     let mut out = String::with_capacity(escaped.len());
     let mut chars = escaped.chars().peekable();
@@ -126,6 +171,61 @@ fn table_class(out: &mut String, class: &str, header: &[String], rows: &[(String
         }
         for c in r {
             let _ = write!(out, "<td>{}</td>", esc_cell(c));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+/// An openings table: each cell broken as its column's [`super::Column::wrap_kind`]. The
+/// zone columns go into the address cells below them, as their first line (in the XLSX they
+/// are columns of their own): a zone name kept whole is as wide as an address column, and
+/// two more of them would push the table past a 1200 px window.
+fn request_table(
+    out: &mut String,
+    header: &[String],
+    cols: &[super::Column],
+    rows: &[(String, Vec<String>)],
+) {
+    use super::Column;
+    let zone_of = |i: usize| match cols[i] {
+        Column::From => cols.iter().position(|c| *c == Column::FromZone),
+        Column::To => cols.iter().position(|c| *c == Column::ToZone),
+        _ => None,
+    };
+    let shown: Vec<usize> = (0..cols.len())
+        .filter(|i| {
+            let merged = match cols[*i] {
+                Column::FromZone => cols.contains(&Column::From),
+                Column::ToZone => cols.contains(&Column::To),
+                _ => false,
+            };
+            !merged
+        })
+        .collect();
+    out.push_str("<table class=\"request\">\n<thead><tr>");
+    for &i in &shown {
+        let _ = write!(out, "<th>{}</th>", esc_header(&header[i]));
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for (class, r) in rows {
+        if class.is_empty() {
+            out.push_str("<tr>");
+        } else {
+            let _ = write!(out, "<tr class=\"{}\">", esc(class));
+        }
+        for &i in &shown {
+            out.push_str("<td>");
+            if let Some(z) = zone_of(i)
+                && !r[z].is_empty()
+            {
+                let _ = writeln!(
+                    out,
+                    "<span class=\"zone\">{}</span>",
+                    esc_cell_kind(&r[z], Kind::Labels)
+                );
+            }
+            let _ = write!(out, "{}</td>", esc_cell_kind(&r[i], cols[i].wrap_kind()));
         }
         out.push_str("</tr>\n");
     }
@@ -221,7 +321,7 @@ pub fn render(report: &Report) -> String {
                 )
             })
             .collect();
-        table(&mut out, &header, &rows);
+        request_table(&mut out, &header, &cols, &rows);
     }
     let _ = writeln!(out, "<h2>{}</h2>", esc(lang.pick("Options", "オプション")));
     let (header, rows) = report.options_table();

@@ -17,6 +17,7 @@ pub mod html;
 pub mod markdown;
 pub mod svg;
 pub mod template;
+pub mod wrap;
 pub mod xlsx;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -129,6 +130,15 @@ pub enum Column {
 }
 
 impl Column {
+    /// How the column's cells may break across lines (the XLSX and the HTML alike):
+    /// running text, or labels kept whole.
+    pub fn wrap_kind(self) -> wrap::Kind {
+        match self {
+            Column::Purpose | Column::Basis | Column::Product | Column::Notes => wrap::Kind::Text,
+            _ => wrap::Kind::Labels,
+        }
+    }
+
     /// Every column, in sheet order.
     pub const ALL: [Column; 17] = [
         Column::RequestNo,
@@ -584,11 +594,7 @@ pub fn strip_markdown(s: &str) -> String {
 /// `row 5` in English); the raw reference when the catalog does not know the document.
 fn citation(cats: &Catalogs, product: &str, source: &str, lang: Lang) -> (String, String) {
     let (doc, row) = source.rsplit_once('#').unwrap_or((source, ""));
-    let Some(d) = cats
-        .get(product)
-        .ok()
-        .and_then(|c| c.sources.iter().find(|s| s.id == doc))
-    else {
+    let Some(d) = cats.source_doc(product, source) else {
         return (doc.to_string(), row.to_string());
     };
     let title = d.title.get(lang);

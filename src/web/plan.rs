@@ -404,7 +404,7 @@ pub async fn render(State(s): State<Shared>, req: Req) -> Response {
             lang: req.lang,
             ..RenderRequest::default()
         };
-        match app::render::render(l, point, &rreq) {
+        match app::render::render(&s.ctx, l, point, &rreq) {
             Ok(r) => {
                 let suffix = req.get("file").unwrap_or("");
                 let Some((_, text)) = r.rendered.files.iter().find(|(suf, _)| suf == suffix) else {

@@ -41,7 +41,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
-    let loaded = args.site.load(g.context()?)?;
+    let ctx = g.context()?;
+    let loaded = args.site.load(ctx)?;
     let point = loaded.point(args.point.id())?;
     let json = args.format.get() == RenderFormat::Json;
     let req = RenderRequest {
@@ -57,7 +58,7 @@ pub fn run(args: Args, g: &Global, lang: Lang) -> Result<u8> {
     };
     let app::render::Rendering {
         rules, rendered, ..
-    } = app::render::render(&loaded, point, &req)?;
+    } = app::render::render(ctx, &loaded, point, &req)?;
     if json {
         print(&(serde_json::to_string_pretty(&rules).unwrap_or_default() + "\n"));
         return Ok(EXIT_OK);
