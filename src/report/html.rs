@@ -23,6 +23,8 @@ table { border-collapse: collapse; margin: 8px 0; font-size: 12px; }
 th, td { border: 1px solid #b0bec5; padding: 3px 4px; vertical-align: top; text-align: left; }
 th { background: #eceff1; word-break: keep-all; }
 td { white-space: pre-line; min-width: 3em; overflow-wrap: break-word; }
+table.request { font-size: 11px; }
+table.request th, table.request td { padding: 2px 3px; }
 table.request td { word-break: keep-all; line-break: strict; }
 .nb { white-space: nowrap; }
 .zone { color: #455a64; font-weight: bold; }
@@ -177,34 +179,20 @@ fn table_class(out: &mut String, class: &str, header: &[String], rows: &[(String
     out.push_str("</tbody>\n</table>\n");
 }
 
-/// An openings table: each cell broken as its column's [`super::Column::wrap_kind`]. The
-/// zone columns go into the address cells below them, as their first line (in the XLSX they
-/// are columns of their own): a zone name kept whole is as wide as an address column, and
-/// two more of them would push the table past a 1200 px window.
+/// An openings table: each cell broken as its column's [`super::Column::wrap_kind`], the
+/// zone columns folded into the address cells ([`super::folded_columns`]) with the zone
+/// names on top.
 fn request_table(
     out: &mut String,
     header: &[String],
     cols: &[super::Column],
     rows: &[(String, Vec<String>)],
 ) {
-    use super::Column;
-    let zone_of = |i: usize| match cols[i] {
-        Column::From => cols.iter().position(|c| *c == Column::FromZone),
-        Column::To => cols.iter().position(|c| *c == Column::ToZone),
-        _ => None,
-    };
-    let shown: Vec<usize> = (0..cols.len())
-        .filter(|i| {
-            let merged = match cols[*i] {
-                Column::FromZone => cols.contains(&Column::From),
-                Column::ToZone => cols.contains(&Column::To),
-                _ => false,
-            };
-            !merged
-        })
-        .collect();
+    let at = |c: super::Column| cols.iter().position(|x| *x == c);
+    let shown = super::folded_columns(cols);
     out.push_str("<table class=\"request\">\n<thead><tr>");
-    for &i in &shown {
+    for (c, _) in &shown {
+        let i = at(*c).unwrap_or_default();
         let _ = write!(out, "<th>{}</th>", esc_header(&header[i]));
     }
     out.push_str("</tr></thead>\n<tbody>\n");
@@ -214,9 +202,9 @@ fn request_table(
         } else {
             let _ = write!(out, "<tr class=\"{}\">", esc(class));
         }
-        for &i in &shown {
+        for (c, zone) in &shown {
             out.push_str("<td>");
-            if let Some(z) = zone_of(i)
+            if let Some(z) = zone.and_then(at)
                 && !r[z].is_empty()
             {
                 let _ = writeln!(
@@ -225,7 +213,8 @@ fn request_table(
                     esc_cell_kind(&r[z], Kind::Labels)
                 );
             }
-            let _ = write!(out, "{}</td>", esc_cell_kind(&r[i], cols[i].wrap_kind()));
+            let i = at(*c).unwrap_or_default();
+            let _ = write!(out, "{}</td>", esc_cell_kind(&r[i], c.wrap_kind()));
         }
         out.push_str("</tr>\n");
     }

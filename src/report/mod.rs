@@ -129,6 +129,27 @@ pub enum Column {
     Notes,
 }
 
+/// The columns a printed request table shows: `cols` with each zone column folded into the
+/// address column it describes (送信元ゾーン into 送信元, 宛先ゾーン into 宛先), whose cells
+/// then start with the zone names. A zone name kept whole is as wide as an address column;
+/// two more of them leave the purposes and citations too little room on A3 and in a 1200 px
+/// window. Each shown column with the zone column folded into it.
+pub fn folded_columns(cols: &[Column]) -> Vec<(Column, Option<Column>)> {
+    let zone = |c: Column| match c {
+        Column::From => Some(Column::FromZone),
+        Column::To => Some(Column::ToZone),
+        _ => None,
+    };
+    cols.iter()
+        .filter(|c| match c {
+            Column::FromZone => !cols.contains(&Column::From),
+            Column::ToZone => !cols.contains(&Column::To),
+            _ => true,
+        })
+        .map(|c| (*c, zone(*c).filter(|z| cols.contains(z))))
+        .collect()
+}
+
 impl Column {
     /// How the column's cells may break across lines (the XLSX and the HTML alike):
     /// running text, or labels kept whole.

@@ -11,7 +11,10 @@
 //!   columns; a cell of labels breaks only between them (after `、` or `, `).
 //! - Japanese breaks between characters, with basic 禁則処理 (JIS X 4051): no line starts with
 //!   [`NO_START`] characters or ends with [`NO_END`] ones; a katakana word of at most
-//!   [`KATAKANA_RUN`] characters (コンソール, セグメント) stays together.
+//!   [`KATAKANA_RUN`] characters (コンソール, サーバーセグメント) stays together, and so does a
+//!   run of kanji (管理, 転送).
+//! - A label wider than its column (only on a sheet too tight for every label) breaks
+//!   between its words: at spaces, between kanji and kana, never inside a word.
 //! - Latin text breaks at spaces and after `/` or `-` before a letter (`devicelock/` `smb`),
 //!   never inside an address or a number.
 //! - No line of one character ends a cell when taking one more piece down avoids it.
@@ -31,7 +34,7 @@ pub const PAD: f32 = 0.7;
 pub const LABEL_MAX: usize = 24;
 
 /// Katakana words up to this many characters are kept on one line.
-pub const KATAKANA_RUN: usize = 8;
+pub const KATAKANA_RUN: usize = 10;
 
 /// Characters that never start a line.
 pub const NO_START: &str =
@@ -86,6 +89,18 @@ fn is_katakana(c: char) -> bool {
 
 /// The pieces of running text between which a line may break (before kinsoku).
 fn text_pieces(line: &str) -> Vec<String> {
+    pieces_of(line, true)
+}
+
+/// The words of a label too wide for its column: at spaces and between scripts (kanji runs
+/// and katakana words whole, [`kanji_runs`]), never inside a Latin word — `NET-2026-fw-core-001`,
+/// `microsoft-ds` and `10.10.0.10/31` stay whole.
+fn label_words(label: &str) -> Vec<String> {
+    kinsoku(kanji_runs(pieces_of(label, false)))
+}
+
+/// [`text_pieces`]; `split_latin`: also after `/` or `-` before a letter.
+fn pieces_of(line: &str, split_latin: bool) -> Vec<String> {
     let chars: Vec<char> = line.chars().collect();
     let mut out: Vec<String> = Vec::new();
     let mut i = 0;
@@ -117,7 +132,7 @@ fn text_pieces(line: &str) -> Vec<String> {
                 cur.push(c);
                 i += 1;
                 let next_letter = chars.get(i).is_some_and(|n| n.is_ascii_alphabetic());
-                if (c == '/' || c == '-') && next_letter {
+                if split_latin && (c == '/' || c == '-') && next_letter {
                     out.push(std::mem::take(&mut cur));
                 }
             }
@@ -150,16 +165,42 @@ fn label_pieces(line: &str) -> Vec<String> {
     if !cur.is_empty() {
         out.push(cur);
     }
-    // A label too long to keep whole breaks as running text.
+    // A label too long to keep whole breaks as running text, but between words only: a run
+    // of kanji (管理, 転送) stays together, so `DeviceLock 管理コンソール` breaks at the space or
+    // before コンソール, never 管/理.
     out.into_iter()
         .flat_map(|p| {
             if super::text_width(p.trim_end()) <= LABEL_MAX {
                 vec![p]
             } else {
-                text_pieces(&p)
+                label_words(&p)
             }
         })
         .collect()
+}
+
+fn is_kanji(c: char) -> bool {
+    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x3005)
+}
+
+/// Running-text pieces with consecutive kanji pieces joined (up to [`KATAKANA_RUN`]
+/// characters, like katakana words).
+fn kanji_runs(pieces: Vec<String>) -> Vec<String> {
+    let single_kanji = |p: &str| {
+        let mut cs = p.chars();
+        matches!((cs.next(), cs.next()), (Some(c), None) if is_kanji(c))
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut run = false;
+    for p in pieces {
+        let k = single_kanji(&p);
+        match out.last_mut() {
+            Some(last) if k && run && last.chars().count() < KATAKANA_RUN => last.push_str(&p),
+            _ => out.push(p),
+        }
+        run = k;
+    }
+    out
 }
 
 /// Kinsoku: a piece starting with a [`NO_START`] character joins the one before it; a piece
@@ -201,7 +242,20 @@ pub fn wrap(text: &str, max: f32, kind: Kind) -> Vec<String> {
             Kind::Text => text_pieces(line),
             Kind::Labels => label_pieces(line),
         };
-        let pieces = kinsoku(pieces);
+        let mut pieces = kinsoku(pieces);
+        if kind == Kind::Labels && pieces.iter().any(|p| trimmed_width(p) > max) {
+            // A label wider than the column: between its words rather than anywhere.
+            pieces = pieces
+                .into_iter()
+                .flat_map(|p| {
+                    if trimmed_width(&p) > max {
+                        label_words(&p)
+                    } else {
+                        vec![p]
+                    }
+                })
+                .collect();
+        }
         let mut cell_lines: Vec<Vec<String>> = vec![Vec::new()];
         let mut cur = 0.0f32;
         for p in pieces {
@@ -299,6 +353,17 @@ pub fn min_width(text: &str, kind: Kind) -> f32 {
         + PAD
 }
 
+/// The narrowest column (units, [`PAD`] included) that holds every *word* of the labels of
+/// `text` ([`label_words`]: what a label breaks into when its column is narrower than it):
+/// what a label column may shrink to when the page cannot hold every label whole.
+pub fn word_min_width(text: &str) -> f32 {
+    text.split('\n')
+        .flat_map(|l| label_pieces(l).into_iter().flat_map(|p| label_words(&p)))
+        .map(|p| trimmed_width(&p))
+        .fold(0.0, f32::max)
+        + PAD
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,6 +424,31 @@ mod tests {
         assert_eq!(lines, vec!["サーバー", "セグメント"]);
         let long = "アイウエオカキクケコサシス";
         assert!(w(long, 8.0).len() > 1);
+    }
+
+    #[test]
+    fn long_labels_break_between_words() {
+        // Too long to keep whole (27 columns), so it breaks — at the space or before the
+        // katakana word, never between 管 and 理.
+        let l = "DeviceLock 管理コンソール、10.10.0.10/31";
+        for max in [8.0, 10.0, 12.0, 14.0, 16.0, 20.0] {
+            let lines = wrap(l, max, Kind::Labels);
+            assert!(
+                !lines
+                    .iter()
+                    .any(|x| x.ends_with('管') || x.starts_with('理')),
+                "{max}: {lines:?}"
+            );
+            assert_eq!(
+                lines.concat().replace(' ', ""),
+                l.replace(' ', ""),
+                "{lines:?}"
+            );
+        }
+        assert_eq!(
+            kanji_runs(text_pieces("管理用端末の転送")),
+            ["管理用端末", "の", "転送"]
+        );
     }
 
     #[test]

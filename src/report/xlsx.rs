@@ -10,9 +10,11 @@
 //! page wide, the header row repeated, the title in the page header and page n / N in the
 //! footer. A sheet may be up to 11/9 of what A3 holds at 100 %, so fitting it to the page
 //! never prints the 11 pt text (and the 11 pt page header and footer) below 9 pt. When the
-//! content is wider, each column keeps its longest word (addresses and numbers whole,
-//! Japanese breakable) and the rest goes where it saves the most printed lines, with row
-//! heights from a word-wrap of each cell.
+//! content is wider, each column keeps its longest label or word ([`wrap`]) and the rest goes
+//! first to make the tallest row as low as possible, then where it saves the most printed
+//! lines; the line breaks are computed here ([`wrap`]) and written into the cells, with row
+//! heights from them. The zone columns are folded into the address cells
+//! ([`super::folded_columns`]), the zone names on top in bold (a rich-text run).
 
 use rust_xlsxwriter::{
     Format, FormatAlign, FormatBorder, Table, TableColumn, TableStyle, Workbook, Worksheet,
@@ -137,6 +139,65 @@ const WORD_MAX: usize = 22;
 /// The widest a label makes its column (a label of [`wrap::LABEL_MAX`] display columns).
 const LABEL_MAX_UNITS: usize = 30;
 
+/// Bold text is about a tenth wider than [`wrap::width`] measures.
+const HEADER_BOLD: f32 = 1.1;
+
+/// A header's words, between which it may break (`送信元` `ゾーン`, `許可/` `拒否`,
+/// `Destination` `port`): the breaks of [`super::svg::pieces`], a piece starting with `/` or
+/// `)` joined to the one before.
+fn header_words(h: &str) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    let one_char = |w: &str| w.trim_end().chars().count() == 1;
+    for (space, piece) in super::svg::pieces(h) {
+        match words.last_mut() {
+            Some(last) if !space && piece.starts_with(['/', ')', '）']) => last.push_str(&piece),
+            // No word of one character alone (`サービス` `名`).
+            Some(last) if !space && one_char(&piece) => last.push_str(&piece),
+            Some(last) if !space && last.ends_with('/') => words.push(piece),
+            Some(last) if space => {
+                // Keep the space with the word before it; a line never starts with one.
+                last.push(' ');
+                words.push(piece);
+            }
+            _ => words.push(piece),
+        }
+    }
+    words
+}
+
+/// The narrowest column a header fits in, broken between its words.
+fn head_min(h: &str) -> usize {
+    header_words(h)
+        .iter()
+        .map(|w| (wrap::width(w) * HEADER_BOLD + 1.0).ceil() as usize)
+        .max()
+        .unwrap_or(0)
+}
+
+/// A header as the lines it prints in a column `width` wide: whole when it fits, else its
+/// words ([`header_words`]) filled greedily — never broken inside a word (LibreOffice, left to
+/// itself, would print 送信元ゾー/ン). The lines are written into the cell.
+fn header_lines(h: &str, width: usize) -> Vec<String> {
+    let max = width as f32 - wrap::PAD;
+    let fits = |s: &str| wrap::width(s.trim_end()) * HEADER_BOLD <= max;
+    if fits(h) {
+        return vec![h.to_string()];
+    }
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for w in header_words(h) {
+        if !cur.is_empty() && !fits(&(cur.clone() + &w)) {
+            lines.push(cur.trim_end().to_string());
+            cur = String::new();
+        }
+        cur.push_str(&w);
+    }
+    if !cur.is_empty() {
+        lines.push(cur.trim_end().to_string());
+    }
+    lines
+}
+
 /// Printed height of the rows, in lines, at these widths.
 fn total_lines(rows: &[Vec<String>], widths: &[usize], kinds: &[Kind]) -> usize {
     rows.iter()
@@ -169,13 +230,35 @@ fn fit_widths(header: &[String], rows: &[Vec<String>], kinds: &[Kind]) -> Vec<us
     let min: Vec<usize> = (0..header.len())
         .map(|i| {
             // Headers are bold: a tenth wider.
-            let head = (wrap::width(&header[i]) * 1.1 + 1.0).ceil() as usize;
+            let head = head_min(&header[i]);
             min_width(rows.iter().map(|r| r[i].as_str()), kinds[i])
                 .max(head)
                 .min(desired[i])
         })
         .collect();
     let mut w = min;
+    if w.iter().sum::<usize>() > budget {
+        // The page cannot hold every label whole: labels may break between their words
+        // (`DeviceLock` `管理` `コンソール`), and keeping them whole competes with the running
+        // text for the room below, by the lines it saves — rather than squeezing the text
+        // columns under their words (dates cut, `クラウドプロキ` `シ`).
+        w = (0..header.len())
+            .map(|i| match kinds[i] {
+                Kind::Labels => {
+                    let words = rows
+                        .iter()
+                        .map(|r| wrap::word_min_width(&r[i]))
+                        .fold(0.0, f32::max)
+                        .ceil() as usize;
+                    words
+                        .clamp(MIN_WIDTH, WORD_MAX)
+                        .max(head_min(&header[i]))
+                        .min(w[i])
+                }
+                Kind::Text => w[i],
+            })
+            .collect();
+    }
     if w.iter().sum::<usize>() >= budget {
         // Even the words do not fit: squeeze the widest (it wraps inside words) so the
         // printed text keeps its size.
@@ -356,6 +439,8 @@ fn clip_chars(s: &str, n: usize) -> String {
 /// Cell formats: wrapped with thin borders; the header bold on grey; labels bold.
 struct Formats {
     cell: Format,
+    /// Bold, for a part of a rich-text cell (the zone above an address list).
+    bold: Format,
     header: Format,
     label: Format,
     title: Format,
@@ -372,6 +457,7 @@ impl Formats {
             header: cell.clone().set_bold().set_background_color(0xD9E1F2),
             label: cell.clone().set_bold().set_background_color(0xEDEDED),
             title: Format::new().set_bold().set_font_size(14),
+            bold: Format::new().set_bold(),
             stamp: Format::new()
                 .set_border(FormatBorder::Thin)
                 .set_align(FormatAlign::Center),
@@ -380,37 +466,114 @@ impl Formats {
     }
 }
 
+/// A table's cells: the header, the rows, and per row and column how many of the cell's
+/// first lines are its heading (the zone above an address list), set in bold.
+#[derive(Clone, Copy)]
+struct Rows<'a> {
+    header: &'a [String],
+    rows: &'a [Vec<String>],
+    leads: &'a [Vec<usize>],
+}
+
+impl<'a> Rows<'a> {
+    fn plain(header: &'a [String], rows: &'a [Vec<String>]) -> Rows<'a> {
+        Rows {
+            header,
+            rows,
+            leads: &[],
+        }
+    }
+}
+
+/// Like [`put`], with the text's first `lead` lines (the zone names) in bold: each part
+/// wrapped on its own, as [`wrap::wrap`] wraps the whole.
+fn put_led(
+    ws: &mut Worksheet,
+    (row, col): (u32, u16),
+    text: &str,
+    lead: usize,
+    (width, kind): (usize, Kind),
+    f: &Formats,
+) -> Result<f64, XlsxError> {
+    let mut parts = text.splitn(lead + 1, '\n');
+    let head: Vec<&str> = parts.by_ref().take(lead).collect();
+    let rest = parts.next().unwrap_or("");
+    // Bold Latin is about a tenth wider; bold Japanese keeps its one-em advance.
+    let head = head.join("\n");
+    let plain = wrap::width(&head);
+    let bold: f32 = head
+        .chars()
+        .map(|c| wrap::char_width(c) * if super::is_wide(c) { 1.0 } else { HEADER_BOLD })
+        .sum();
+    let scale = if bold > 0.0 { plain / bold } else { 1.0 };
+    let head = wrap::wrap(&head, (width as f32 - wrap::PAD) * scale, kind);
+    let body = if rest.is_empty() {
+        vec![]
+    } else {
+        cell_wrap(rest, width, kind)
+    };
+    let mut head_text = head.join("\n");
+    let body_text = clip(&body.join("\n"));
+    if body_text.is_empty() {
+        ws.write_string_with_format(row, col, clip(&head_text), &f.cell)?;
+    } else {
+        head_text.push('\n');
+        let plain = Format::new();
+        ws.write_rich_string_with_format(
+            row,
+            col,
+            &[(&f.bold, head_text.as_str()), (&plain, body_text.as_str())],
+            &f.cell,
+        )?;
+    }
+    Ok(lines_height(head.iter().chain(&body)))
+}
+
 /// Write a table (header + rows) at `top` with the given widths; returns the next free row.
 fn write_table(
     ws: &mut Worksheet,
     f: &Formats,
     top: u32,
-    header: &[String],
-    rows: &[Vec<String>],
+    table: &Rows,
     widths: &[usize],
     kinds: &[Kind],
 ) -> Result<(u32, f64), XlsxError> {
+    let Rows {
+        header,
+        rows,
+        leads,
+    } = *table;
     let mut total = 0.0;
     for (r, row) in rows.iter().enumerate() {
         let rn = top + 1 + r as u32;
         let mut height: f64 = 0.0;
         for (c, text) in row.iter().enumerate() {
-            height = height.max(put(ws, rn, c as u16, text, widths[c], kinds[c], &f.cell)?);
+            let lead = leads.get(r).and_then(|l| l.get(c)).copied().unwrap_or(0);
+            let h = if lead > 0 {
+                put_led(ws, (rn, c as u16), text, lead, (widths[c], kinds[c]), f)?
+            } else {
+                put(ws, rn, c as u16, text, widths[c], kinds[c], &f.cell)?
+            };
+            height = height.max(h);
         }
         ws.set_row_height(rn, height)?;
         total += height;
     }
+    let header: Vec<Vec<String>> = header
+        .iter()
+        .zip(widths)
+        .map(|(h, w)| header_lines(h, *w))
+        .collect();
     let hheight = header
         .iter()
-        .enumerate()
-        .map(|(c, h)| lines_height(cell_wrap(h, widths[c], Kind::Text).iter()))
+        .map(|l| lines_height(l.iter()))
         .fold(0.0, f64::max);
     ws.set_row_height(top, hheight)?;
     let columns: Vec<TableColumn> = header
         .iter()
-        .map(|h| {
+        .map(|l| {
             TableColumn::new()
-                .set_header(h.as_str())
+                .set_header(l.join("\n"))
                 .set_header_format(&f.header)
         })
         .collect();
@@ -559,7 +722,7 @@ fn build(report: &Report) -> Result<Vec<u8>, XlsxError> {
         }
         ws.set_row_height(row + 1, 60.0)?;
         row += 3;
-        write_table(ws, &f, row, &header, &rows, &widths, &kinds)?;
+        write_table(ws, &f, row, &Rows::plain(&header, &rows), &widths, &kinds)?;
         apply_widths(ws, &widths)?;
         page_setup(ws, &widths, 0.0, None, report)?;
     }
@@ -598,7 +761,8 @@ fn build(report: &Report) -> Result<Vec<u8>, XlsxError> {
         merge_widths(&mut fw, &fwidths[..2.min(fwidths.len())]);
         let msg_w: usize = fw[2..].iter().sum::<usize>().max(fwidths[2]);
         widths = fw;
-        let (next, mut height) = write_table(ws, &f, 1, &header, &rows, &widths, &kinds)?;
+        let (next, mut height) =
+            write_table(ws, &f, 1, &Rows::plain(&header, &rows), &widths, &kinds)?;
         // Titles and gaps: about 20 pt each.
         height += 6.0 * 20.0;
         let mut row = next + 1;
@@ -649,21 +813,44 @@ fn build(report: &Report) -> Result<Vec<u8>, XlsxError> {
     }
 
     // One request sheet per enforcement point.
-    let cols = report.columns();
-    let header: Vec<String> = cols.iter().map(|c| c.header(lang).to_string()).collect();
+    let shown = super::folded_columns(&report.columns());
+    let header: Vec<String> = shown
+        .iter()
+        .map(|(c, _)| c.header(lang).to_string())
+        .collect();
     for p in &report.points {
         let name = sheet_name(&p.id, &names);
         names.push(name.clone());
         let ws = wb.add_worksheet();
         ws.set_name(&name)?;
+        // Each zone heads its address cell, in bold.
+        let mut leads: Vec<Vec<usize>> = Vec::new();
         let rows: Vec<Vec<String>> = p
             .rows
             .iter()
-            .map(|r| cols.iter().map(|c| r.cell(*c, lang)).collect())
+            .map(|r| {
+                let (cells, lead): (Vec<String>, Vec<usize>) = shown
+                    .iter()
+                    .map(|(c, zone)| {
+                        let text = r.cell(*c, lang);
+                        match zone.map(|z| r.cell(z, lang)).filter(|z| !z.is_empty()) {
+                            Some(z) => (format!("{z}\n{text}"), z.lines().count()),
+                            None => (text, 0),
+                        }
+                    })
+                    .unzip();
+                leads.push(lead);
+                cells
+            })
             .collect();
-        let kinds: Vec<Kind> = cols.iter().map(|c| column_kind(*c)).collect();
+        let kinds: Vec<Kind> = shown.iter().map(|(c, _)| column_kind(*c)).collect();
         let widths = fit_widths(&header, &rows, &kinds);
-        let (_, height) = write_table(ws, &f, 0, &header, &rows, &widths, &kinds)?;
+        let table = Rows {
+            header: &header,
+            rows: &rows,
+            leads: &leads,
+        };
+        let (_, height) = write_table(ws, &f, 0, &table, &widths, &kinds)?;
         apply_widths(ws, &widths)?;
         ws.set_freeze_panes(1, 0)?;
         page_setup(ws, &widths, height, Some(0), report)?;
