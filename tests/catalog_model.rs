@@ -301,7 +301,7 @@ fn port_options_hold_ranges() {
 #[test]
 fn service_names_reach_render_comments() {
     let out = text(&["render", SITE, "--for", "fw", "--target", "nftables"]);
-    assert!(out.contains("[VMware heartbeat]"), "{out}");
+    assert!(out.contains("#     services: VMware heartbeat"), "{out}");
 }
 
 /// Gap 7: folded Japanese text has no space at the line breaks; English keeps its spaces.
