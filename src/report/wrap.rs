@@ -521,4 +521,40 @@ mod tests {
         let lines = w("10.10.0.10/31 10.20.0.0/16", 14.0);
         assert_eq!(lines, vec!["10.10.0.10/31", "10.20.0.0/16"]);
     }
+
+    proptest::proptest! {
+        // Any text a site or catalog may carry (names, purposes: any script, control
+        // characters, lone kinsoku characters, long runs), at any width: no panic, nothing
+        // lost or invented but the spaces at the breaks, a line for every source line, and
+        // no line wider than the column unless one unbreakable character is.
+        #[test]
+        fn any_text_wraps_without_loss(
+            text in "([a-zA-Z0-9 /\\-.,:()]|[ァ-ヺー]|[一-龥]|[ぁ-ゖ]|[、。「」（）・]|\\n|[\\u{1F300}-\\u{1F64F}]|\\t){0,80}",
+            max in 0.5f32..60.0,
+            labels in proptest::bool::ANY,
+        ) {
+            let kind = if labels { Kind::Labels } else { Kind::Text };
+            let lines = wrap(&text, max, kind);
+            proptest::prop_assert!(lines.len() > text.matches('\n').count());
+            proptest::prop_assert_eq!(
+                lines.concat().replace(' ', ""),
+                text.replace([' ', '\n'], "")
+            );
+            for l in &lines {
+                // Wider than the column only when the line is one unbreakable piece (a
+                // character cut of a longer one), or kinsoku kept up to four characters.
+                let one_piece = match kind {
+                    Kind::Text => pieces(l, Kind::Text).len() <= 1,
+                    Kind::Labels => label_words(l).len() <= 1,
+                };
+                proptest::prop_assert!(
+                    width(l) <= max + 0.01 || one_piece || l.chars().count() <= 4,
+                    "{:?} at {}: {:?}", l, max, lines
+                );
+            }
+            let _ = min_width(&text, kind);
+            let _ = word_min_width(&text);
+            let _ = pieces(&text, kind);
+        }
+    }
 }
