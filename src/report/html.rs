@@ -69,18 +69,7 @@ fn esc_links(s: &str) -> String {
 /// [`esc_links`], and a break opportunity after every `/` before a letter (`devicelock/<wbr>smb`,
 /// never inside `10.0.0.0/16`), so long requirement ids wrap instead of widening the table.
 fn esc_cell(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find("<http") {
-        let Some(len) = rest[i..].find('>') else {
-            break;
-        };
-        out.push_str(&slash_breaks(&esc(&rest[..i])));
-        out.push_str(&esc_links(&rest[i..i + len + 1]));
-        rest = &rest[i + len + 1..];
-    }
-    out.push_str(&slash_breaks(&esc(rest)));
-    out
+    around_links(s, |t| slash_breaks(&esc(t)))
 }
 
 /// A request-table cell: escaped, with break opportunities only where the XLSX breaks
@@ -88,17 +77,23 @@ fn esc_cell(s: &str) -> String {
 /// running text between its pieces (`<wbr>`; with `word-break: keep-all` nowhere else), so
 /// no `サー/バーセグ/メント` or `fw-/core`. The citations' URLs stay links.
 fn esc_cell_kind(s: &str, kind: Kind) -> String {
+    around_links(s, |t| pieces_html(t, kind))
+}
+
+/// `s` with its `<https://…>` parts as links ([`esc_links`]) and the text between them
+/// through `text`.
+fn around_links(s: &str, text: impl Fn(&str) -> String) -> String {
     let mut out = String::new();
     let mut rest = s;
     while let Some(i) = rest.find("<http") {
         let Some(len) = rest[i..].find('>') else {
             break;
         };
-        out.push_str(&pieces_html(&rest[..i], kind));
+        out.push_str(&text(&rest[..i]));
         out.push_str(&esc_links(&rest[i..i + len + 1]));
         rest = &rest[i + len + 1..];
     }
-    out.push_str(&pieces_html(rest, kind));
+    out.push_str(&text(rest));
     out
 }
 
@@ -155,6 +150,15 @@ fn table(out: &mut String, header: &[String], rows: &[(String, Vec<String>)]) {
     table_class(out, "", header, rows);
 }
 
+/// `<tr>`, with `class` when there is one.
+fn open_row(out: &mut String, class: &str) {
+    if class.is_empty() {
+        out.push_str("<tr>");
+    } else {
+        let _ = write!(out, "<tr class=\"{}\">", esc(class));
+    }
+}
+
 fn table_class(out: &mut String, class: &str, header: &[String], rows: &[(String, Vec<String>)]) {
     if class.is_empty() {
         out.push_str("<table>\n<thead><tr>");
@@ -166,11 +170,7 @@ fn table_class(out: &mut String, class: &str, header: &[String], rows: &[(String
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     for (class, r) in rows {
-        if class.is_empty() {
-            out.push_str("<tr>");
-        } else {
-            let _ = write!(out, "<tr class=\"{}\">", esc(class));
-        }
+        open_row(out, class);
         for c in r {
             let _ = write!(out, "<td>{}</td>", esc_cell(c));
         }
@@ -197,11 +197,7 @@ fn request_table(
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     for (class, r) in rows {
-        if class.is_empty() {
-            out.push_str("<tr>");
-        } else {
-            let _ = write!(out, "<tr class=\"{}\">", esc(class));
-        }
+        open_row(out, class);
         for (c, zone) in &shown {
             out.push_str("<td>");
             if let Some(z) = zone.and_then(at)

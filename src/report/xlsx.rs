@@ -22,7 +22,7 @@ use rust_xlsxwriter::{
 };
 
 use super::wrap::{self, Kind};
-use super::{Column, Report};
+use super::Report;
 
 /// Excel's limit on the characters of one cell.
 const CELL_MAX: usize = 32_767;
@@ -348,12 +348,20 @@ fn lowest_tallest_row(
 ) -> Option<Vec<usize>> {
     // The narrowest width of column `i` whose cells print in at most `h` lines (or their
     // lines at full width); line counts fall as widths grow, so a binary search.
+    // Each cell's lines at its column's full width, computed once.
+    let full: Vec<Vec<usize>> = rows
+        .iter()
+        .map(|r| {
+            (0..min.len())
+                .map(|i| cell_lines(&r[i], desired[i], kinds[i]))
+                .collect()
+        })
+        .collect();
     let column_for = |i: usize, h: usize| -> usize {
         let fits = |w: usize| {
-            rows.iter().all(|r| {
-                let full = cell_lines(&r[i], desired[i], kinds[i]);
-                cell_lines(&r[i], w, kinds[i]) <= h.max(full)
-            })
+            rows.iter()
+                .zip(&full)
+                .all(|(r, f)| cell_lines(&r[i], w, kinds[i]) <= h.max(f[i]))
         };
         let (mut lo, mut hi) = (min[i], desired[i].max(min[i]));
         if fits(lo) {
@@ -618,11 +626,6 @@ fn put_merged(
     Ok(lines_height(lines.iter()))
 }
 
-/// How a request sheet's column may break: labels whole, running text anywhere allowed.
-fn column_kind(c: Column) -> Kind {
-    c.wrap_kind()
-}
-
 fn apply_widths(ws: &mut Worksheet, widths: &[usize]) -> Result<(), XlsxError> {
     for (i, w) in widths.iter().enumerate() {
         ws.set_column_width(i as u16, *w as f64)?;
@@ -843,7 +846,7 @@ fn build(report: &Report) -> Result<Vec<u8>, XlsxError> {
                 cells
             })
             .collect();
-        let kinds: Vec<Kind> = shown.iter().map(|(c, _)| column_kind(*c)).collect();
+        let kinds: Vec<Kind> = shown.iter().map(|(c, _)| c.wrap_kind()).collect();
         let widths = fit_widths(&header, &rows, &kinds);
         let table = Rows {
             header: &header,
