@@ -21,8 +21,8 @@ use rust_xlsxwriter::{
     XlsxError,
 };
 
-use super::wrap::{self, Kind};
 use super::Report;
+use super::wrap::{self, Kind};
 
 /// Excel's limit on the characters of one cell.
 const CELL_MAX: usize = 32_767;
@@ -288,33 +288,55 @@ fn fit_widths(header: &[String], rows: &[Vec<String>], kinds: &[Kind]) -> Vec<us
         w = h;
     }
     let mut left = budget - w.iter().sum::<usize>();
+    // Each cell's printed lines at the current widths (column-major): a trial width of one
+    // column rewraps that column only.
+    let cell = |i: usize, width: usize| -> Vec<usize> {
+        rows.iter()
+            .map(|r| cell_lines(&r[i], width, kinds[i]))
+            .collect()
+    };
+    let mut at: Vec<Vec<usize>> = (0..w.len()).map(|i| cell(i, w[i])).collect();
+    // Row heights with column `i`'s lines replaced by `col`.
+    let lines_with = |at: &[Vec<usize>], i: usize, col: &[usize]| -> usize {
+        (0..rows.len())
+            .map(|r| {
+                (0..at.len())
+                    .map(|j| if j == i { col[r] } else { at[j][r] })
+                    .max()
+                    .unwrap_or(1)
+            })
+            .sum()
+    };
     let mut lines = total_lines(rows, &w, kinds);
     // Greedy: the step (1 to 8 characters on one column) that saves the most lines per
     // character, until nothing saves a line.
     while left > 0 {
-        let mut best: Option<(usize, usize, usize)> = None; // (column, step, saved)
+        // (column, step, saved, the column's lines at that width)
+        let mut best: Option<(usize, usize, usize, Vec<usize>)> = None;
         for i in 0..w.len() {
             for step in 1..=8.min(left) {
                 if w[i] + step > desired[i] {
                     break;
                 }
-                let mut t = w.clone();
-                t[i] += step;
-                let saved = lines.saturating_sub(total_lines(rows, &t, kinds));
+                let col = cell(i, w[i] + step);
+                let saved = lines.saturating_sub(lines_with(&at, i, &col));
                 if saved == 0 {
                     continue;
                 }
-                let better = match best {
+                let better = match &best {
                     None => true,
-                    Some((_, bs, bsaved)) => saved * bs > bsaved * step,
+                    Some((_, bs, bsaved, _)) => saved * bs > bsaved * step,
                 };
                 if better {
-                    best = Some((i, step, saved));
+                    best = Some((i, step, saved, col));
                 }
             }
         }
-        let Some((i, step, saved)) = best else { break };
+        let Some((i, step, saved, col)) = best else {
+            break;
+        };
         w[i] += step;
+        at[i] = col;
         left -= step;
         lines -= saved;
     }
