@@ -666,6 +666,11 @@ impl Space {
         b.0.imp_strict(&a.0).map(Set).map_err(|_| Exhausted)
     }
 
+    /// `(c ∧ t) ∨ (¬c ∧ e)`: `t` where `c` holds, `e` elsewhere.
+    pub fn ite(&self, c: &Set, t: &Set, e: &Set) -> R<Set> {
+        c.0.ite(&t.0, &e.0).map(Set).map_err(|_| Exhausted)
+    }
+
     /// Valid packets not in `a`.
     pub fn not(&self, a: &Set) -> R<Set> {
         self.diff(&self.valid, a)

@@ -157,6 +157,8 @@ pub struct PathResult {
     pub changed: bool,
     /// Rules whose removal changes nothing (only when `exact`).
     pub redundant: Vec<(usize, usize)>,
+    /// Which computation found `redundant` (`None` when not `exact`).
+    pub redundancy: Option<Redundancy>,
     /// Chains evaluated, with the context they were evaluated in.
     pub visited: Vec<(usize, HookCtx)>,
     /// Remarks by location.
@@ -675,6 +677,35 @@ pub fn eval_path_in(
     universe: &Set,
     leaf: Option<&Leaf>,
 ) -> R<PathResult> {
+    // `PORTPLAN_REDUNDANCY=replay`: the replay, for measuring and comparing (not a user feature).
+    let redundancy = match std::env::var("PORTPLAN_REDUNDANCY").as_deref() {
+        Ok("replay") => Redundancy::Replay,
+        _ => Redundancy::Suffix,
+    };
+    eval_path_with(space, rs, kind, universe, leaf, redundancy)
+}
+
+/// How redundant rules are found (only when the whole path is exact).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redundancy {
+    /// One backward pass per chain: what the rest of the chain decides, from each rule on, as
+    /// one set per outcome ([`redundant_by_suffix`]); falls back to `Replay` where a chain
+    /// holds something the pass does not follow.
+    Suffix,
+    /// Each decided rule's packets evaluated again through the rest of its chain: one chain
+    /// evaluation per rule, quadratic in the chain's length. The test oracle of `Suffix`.
+    Replay,
+}
+
+/// [`eval_path_in`] with the redundancy computation chosen.
+pub fn eval_path_with(
+    space: &Space,
+    rs: &Ruleset,
+    kind: PathKind,
+    universe: &Set,
+    leaf: Option<&Leaf>,
+    redundancy: Redundancy,
+) -> R<PathResult> {
     let s = space;
     let mut ev = Eval {
         space,
@@ -742,33 +773,17 @@ pub fn eval_path_in(
     }
     // Redundancy: would the rest of the chain decide the same for the packets a rule decides?
     let mut redundant = Vec::new();
+    let mut answered = None;
     if ev.exact {
         ev.record = false;
-        let mut per_rule: HashMap<(usize, usize), bool> = HashMap::new();
-        let mut keys: Vec<(usize, usize, HookCtx)> = ev.hits.keys().copied().collect();
-        keys.sort_by_key(|k| (k.0, k.1));
-        for (ci, ri, ctx) in keys {
-            let hit = ev.hits[&(ci, ri, ctx)].clone();
-            let verdict = &rs.chains[ci].rules[ri].verdict;
-            if s.is_empty(&hit)
-                || !matches!(verdict, Verdict::Accept | Verdict::Drop | Verdict::Reject)
-            {
-                continue;
-            }
-            let f = ev.chain(ci, ri + 1, hit.clone(), ctx)?;
-            let same = match verdict {
-                Verdict::Accept => s.subset(&hit, &f.acc)?,
-                // In a regular chain, what returns is decided by the caller: not provably the same.
-                _ => s.subset(&hit, &f.drop)?,
-            };
-            *per_rule.entry((ci, ri)).or_insert(true) &= same;
-        }
-        redundant = per_rule
-            .into_iter()
-            .filter(|(_, r)| *r)
-            .map(|(k, _)| k)
-            .collect();
-        redundant.sort();
+        let suffix = match redundancy {
+            Redundancy::Suffix => redundant_by_suffix(&mut ev)?,
+            Redundancy::Replay => None,
+        };
+        (redundant, answered) = match suffix {
+            Some(r) => (r, Some(Redundancy::Suffix)),
+            None => (redundant_by_replay(&mut ev)?, Some(Redundancy::Replay)),
+        };
     } else {
         ev.notes.push((
             "ruleset".into(),
@@ -794,9 +809,197 @@ pub fn eval_path_in(
         exact: ev.exact,
         changed: ev.changed,
         redundant,
+        redundancy: answered,
         visited: ev.visited,
         notes: ev.notes,
     })
+}
+
+/// Rules whose verdict the rest of their chain would reach anyway, from per-rule flags.
+fn redundant_of(per_rule: HashMap<(usize, usize), bool>) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = per_rule
+        .into_iter()
+        .filter(|(_, r)| *r)
+        .map(|(k, _)| k)
+        .collect();
+    out.sort();
+    out
+}
+
+/// [`Redundancy::Replay`]: each rule's decided packets evaluated through the rest of its chain.
+fn redundant_by_replay(ev: &mut Eval<'_>) -> R<Vec<(usize, usize)>> {
+    let s = ev.space;
+    let rs = ev.rs;
+    let mut per_rule: HashMap<(usize, usize), bool> = HashMap::new();
+    let mut keys: Vec<(usize, usize, HookCtx)> = ev.hits.keys().copied().collect();
+    keys.sort_by_key(|k| (k.0, k.1));
+    for (ci, ri, ctx) in keys {
+        let hit = ev.hits[&(ci, ri, ctx)].clone();
+        let verdict = &rs.chains[ci].rules[ri].verdict;
+        if s.is_empty(&hit) || !matches!(verdict, Verdict::Accept | Verdict::Drop | Verdict::Reject)
+        {
+            continue;
+        }
+        let f = ev.chain(ci, ri + 1, hit.clone(), ctx)?;
+        let same = match verdict {
+            Verdict::Accept => s.subset(&hit, &f.acc)?,
+            // In a regular chain, what returns is decided by the caller: not provably the same.
+            _ => s.subset(&hit, &f.drop)?,
+        };
+        *per_rule.entry((ci, ri)).or_insert(true) &= same;
+    }
+    Ok(redundant_of(per_rule))
+}
+
+/// What a chain does with every packet entering it at some rule, when each packet has one
+/// fate: accepted (`acc`), dropped (`drop`), or neither: returned to the caller. (In a base
+/// chain nothing returns: the policy's verdict is already in the sets.)
+#[derive(Clone)]
+struct Fate {
+    acc: Set,
+    drop: Set,
+}
+
+/// [`Redundancy::Suffix`]: per chain and context, one backward pass from the chain's end
+/// computes the [`Fate`] of packets entering at each rule (a rule's matched packets take its
+/// verdict's fate, the others the fate after it; a jump's matched packets the target's fate,
+/// what it returns the fate after the jump). A rule is redundant when the packets it decides
+/// (its hits) get the same verdict from the fate after it: the replay's question, answered
+/// with a few operations per rule instead of one chain evaluation per rule. `None` when a
+/// chain on the way holds what the pass does not follow (effects, inexact matches, unknown
+/// verdicts or chains, loops, nesting deeper than [`MAX_DEPTH`]): then the caller replays.
+///
+/// Equal to the replay whenever it answers: with no effect, no uncertain match and no loop
+/// in any chain it passes, each packet's path through a chain is a function of the packet,
+/// so replaying a rule's hits from the next rule gives those hits intersected with the fate
+/// after the rule (`tests/audit_engines.rs` compares the two on random rulesets).
+fn redundant_by_suffix(ev: &mut Eval<'_>) -> R<Option<Vec<(usize, usize)>>> {
+    let mut keys: Vec<(usize, HookCtx)> = Vec::new();
+    let mut seen: std::collections::HashSet<(usize, HookCtx)> = Default::default();
+    let mut hit_keys: Vec<&(usize, usize, HookCtx)> = ev.hits.keys().collect();
+    hit_keys.sort_by_key(|k| (k.0, k.1));
+    for (ci, _, ctx) in hit_keys {
+        if seen.insert((*ci, *ctx)) {
+            keys.push((*ci, *ctx));
+        }
+    }
+    let mut pass = SuffixPass {
+        memo: HashMap::new(),
+        stack: Vec::new(),
+        per_rule: HashMap::new(),
+    };
+    for (ci, ctx) in keys {
+        if pass.fate(ev, ci, ctx)?.is_none() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(redundant_of(pass.per_rule)))
+}
+
+struct SuffixPass {
+    /// Fate at a chain's first rule, per chain and context.
+    memo: HashMap<(usize, HookCtx), Fate>,
+    /// Chains being passed (loop and depth guard).
+    stack: Vec<usize>,
+    per_rule: HashMap<(usize, usize), bool>,
+}
+
+impl SuffixPass {
+    /// The fate of packets entering chain `ci` in `ctx` at its first rule, checking each
+    /// decided rule of the chain on the way (see [`redundant_by_suffix`]).
+    fn fate(&mut self, ev: &mut Eval<'_>, ci: usize, ctx: HookCtx) -> R<Option<Fate>> {
+        if let Some(f) = self.memo.get(&(ci, ctx)) {
+            return Ok(Some(f.clone()));
+        }
+        if self.stack.contains(&ci) || self.stack.len() >= MAX_DEPTH {
+            return Ok(None);
+        }
+        self.stack.push(ci);
+        let r = self.pass(ev, ci, ctx);
+        self.stack.pop();
+        let f = r?;
+        if let Some(f) = &f {
+            self.memo.insert((ci, ctx), f.clone());
+        }
+        Ok(f)
+    }
+
+    fn pass(&mut self, ev: &mut Eval<'_>, ci: usize, ctx: HookCtx) -> R<Option<Fate>> {
+        let s = ev.space;
+        let rs = ev.rs;
+        let chain = &rs.chains[ci];
+        let accepted = || Fate {
+            acc: s.top(),
+            drop: s.none(),
+        };
+        let dropped = || Fate {
+            acc: s.none(),
+            drop: s.top(),
+        };
+        // Leaving the chain: a base chain's policy decides; a regular chain returns.
+        let leave = match (&chain.hook, &chain.policy) {
+            (Some(_), Verdict::Drop | Verdict::Reject) => dropped(),
+            (Some(_), _) => accepted(),
+            (None, _) => Fate {
+                acc: s.none(),
+                drop: s.none(),
+            },
+        };
+        let mut f = leave.clone();
+        for ri in (0..chain.rules.len()).rev() {
+            let rule = &chain.rules[ri];
+            // `f` is the fate after this rule.
+            if let Some(hit) = ev.hits.get(&(ci, ri, ctx))
+                && !s.is_empty(hit)
+            {
+                let same = match rule.verdict {
+                    Verdict::Accept => Some(s.subset(hit, &f.acc)?),
+                    Verdict::Drop | Verdict::Reject => Some(s.subset(hit, &f.drop)?),
+                    _ => None,
+                };
+                if let Some(same) = same {
+                    *self.per_rule.entry((ci, ri)).or_insert(true) &= same;
+                }
+            }
+            if !rule.effects.is_empty() {
+                return Ok(None);
+            }
+            let (must, may) = ev.compile(ci, ri, ctx)?;
+            if must != may {
+                return Ok(None);
+            }
+            let then = match &rule.verdict {
+                Verdict::Accept => accepted(),
+                Verdict::Drop | Verdict::Reject => dropped(),
+                Verdict::Return => leave.clone(),
+                Verdict::Continue => continue,
+                Verdict::Jump(t) | Verdict::Goto(t) => {
+                    let Some(ti) = rs.find(chain, t) else {
+                        return Ok(None);
+                    };
+                    let Some(tf) = self.fate(ev, ti, ctx)? else {
+                        return Ok(None);
+                    };
+                    // What the target returns goes on after the jump, or leaves this chain.
+                    let after = if matches!(rule.verdict, Verdict::Jump(_)) {
+                        &f
+                    } else {
+                        &leave
+                    };
+                    Fate {
+                        acc: s.or(&tf.acc, &s.diff(&after.acc, &tf.drop)?)?,
+                        drop: s.or(&tf.drop, &s.diff(&after.drop, &tf.acc)?)?,
+                    }
+                }
+                Verdict::Unknown(_) => return Ok(None),
+            };
+            f = Fate {
+                acc: s.ite(&must, &then.acc, &f.acc)?,
+                drop: s.ite(&must, &then.drop, &f.drop)?,
+            };
+        }
+        Ok(Some(f))
+    }
 }
 
 /// The packets of a path that can enter it: entry packets of the families the ruleset covers,
