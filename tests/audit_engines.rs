@@ -259,92 +259,6 @@ fn a_ruleset_of_host_pairs_is_cut_into_many_leaves_with_the_same_findings() {
     });
 }
 
-/// A ruleset every rule of which the audit reads exactly (addresses, protocols, ports, states,
-/// interfaces; accept, drop, reject, return, jumps and gotos between user chains; LOG, which
-/// goes on), so redundancy is computed: the suffix pass and the replay must agree on it.
-fn exact_iptables(seed: u64) -> String {
-    let mut r = Rng(seed ^ 0xe5ac7);
-    const NETS: [&str; 8] = [
-        "10.0.0.0/8",
-        "10.1.0.0/16",
-        "10.1.2.0/24",
-        "10.1.2.3/32",
-        "10.2.0.0/16",
-        "192.168.7.0/24",
-        "203.0.113.9/32",
-        "0.0.0.0/0",
-    ];
-    let users = 1 + r.below(3);
-    let pol = |r: &mut Rng| if r.chance(50) { "DROP" } else { "ACCEPT" };
-    let mut out = format!(
-        "*filter\n:INPUT {} [0:0]\n:FORWARD {} [0:0]\n:OUTPUT {} [0:0]\n",
-        pol(&mut r),
-        pol(&mut r),
-        pol(&mut r)
-    );
-    for u in 0..users {
-        out += &format!(":u{u} - [0:0]\n");
-    }
-    let chains: Vec<(String, Option<usize>)> = ["INPUT", "FORWARD", "OUTPUT"]
-        .iter()
-        .map(|c| (c.to_string(), None))
-        .chain((0..users).map(|u| (format!("u{u}"), Some(u))))
-        .collect();
-    for (name, user) in &chains {
-        for _ in 0..4 + r.below(14) {
-            let mut m = String::new();
-            if r.chance(50) {
-                m += &format!(" -s {}", r.pick(&NETS));
-            }
-            if r.chance(50) {
-                m += &format!(" -d {}", r.pick(&NETS));
-            }
-            match r.below(4) {
-                0 => {
-                    m += &format!(
-                        " -p tcp --dport {}",
-                        r.pick(&["22", "80", "443", "1000:2000"])
-                    )
-                }
-                1 => m += &format!(" -p udp --dport {}", r.pick(&["53", "123"])),
-                2 => m += " -p icmp",
-                _ => {}
-            }
-            if r.chance(25) {
-                m += &format!(
-                    " -m conntrack --ctstate {}",
-                    r.pick(&["NEW", "ESTABLISHED,RELATED", "INVALID"])
-                );
-            }
-            if user.is_none() && name != "OUTPUT" && r.chance(20) {
-                m += &format!(" -i {}", r.pick(&["eth0", "eth1"]));
-            }
-            let later: Vec<usize> = (user.map_or(0, |u| u + 1)..users).collect();
-            let v = match r.below(12) {
-                0..=3 => "ACCEPT".to_string(),
-                4..=5 => "DROP".into(),
-                6 => "REJECT".into(),
-                7 => "RETURN".into(),
-                8 => "LOG".into(),
-                9 | 10 if !later.is_empty() => format!("u{}", r.pick(&later)),
-                _ => "ACCEPT".into(),
-            };
-            let jump = if v.starts_with('u') && r.chance(30) {
-                "-g"
-            } else {
-                "-j"
-            };
-            out += &format!("-A {name}{m} {jump} {v}\n");
-            // Sometimes the same rule again, or a narrower one: redundant or shadowed.
-            if r.chance(15) {
-                out += &format!("-A {name}{m} -p tcp --dport 80 {jump} {v}\n");
-            }
-        }
-    }
-    out += "COMMIT\n";
-    out
-}
-
 /// The suffix pass finds exactly the replay's redundant rules (and changes nothing else), on
 /// random exact rulesets and on the random rulesets of every feature.
 #[test]
@@ -352,7 +266,7 @@ fn the_suffix_pass_finds_the_replays_redundant_rules() {
     portplan::audit::with_stack(|| {
         let (mut exact_paths, mut found) = (0usize, 0usize);
         for seed in 0..cases() * 3 {
-            let mut texts = vec![(format!("exact seed {seed}"), exact_iptables(seed))];
+            let mut texts = vec![(format!("exact seed {seed}"), rulegen::iptables_exact(seed))];
             if seed < cases() {
                 texts.push((
                     format!("iptables seed {seed}"),

@@ -627,12 +627,11 @@ fn put(
     kind: Kind,
     format: &Format,
 ) -> Result<f64, XlsxError> {
-    let lines = cell_wrap(text, width, kind);
-    ws.write_string_with_format(row, col, clip(&lines.join("\n")), format)?;
-    Ok(lines_height(lines.iter()))
+    put_merged(ws, row, (col, col), text, width, kind, format)
 }
 
-/// Like [`put`] across the merged columns `first..=last`, `width` wide together.
+/// Like [`put`] across the merged columns `first..=last`, `width` wide together (one column:
+/// no merge).
 #[allow(clippy::too_many_arguments)]
 fn put_merged(
     ws: &mut Worksheet,
@@ -644,7 +643,12 @@ fn put_merged(
     format: &Format,
 ) -> Result<f64, XlsxError> {
     let lines = cell_wrap(text, width, kind);
-    ws.merge_range(row, first, row, last, &clip(&lines.join("\n")), format)?;
+    let value = clip(&lines.join("\n"));
+    if first == last {
+        ws.write_string_with_format(row, first, value, format)?;
+    } else {
+        ws.merge_range(row, first, row, last, &value, format)?;
+    }
     Ok(lines_height(lines.iter()))
 }
 

@@ -195,6 +195,38 @@ fn ipt_key(m: &str) -> &'static str {
 }
 
 /// A random iptables-save ruleset (filter plus, sometimes, raw, mangle and nat).
+/// A filter table's head: 1–3 user chains `uN`, and the three base chains with a DROP policy
+/// `drop_percent` % of the time; with the chains to fill (name, context, user chain index).
+fn filter_head(r: &mut Rng, drop_percent: u64) -> (String, Vec<(String, Ctx, Option<usize>)>) {
+    let pol = |r: &mut Rng| {
+        if r.chance(drop_percent) {
+            "DROP"
+        } else {
+            "ACCEPT"
+        }
+    };
+    let users = 1 + r.below(3);
+    let mut out = format!(
+        "*filter\n:INPUT {} [0:0]\n:FORWARD {} [0:0]\n:OUTPUT {} [0:0]\n",
+        pol(r),
+        pol(r),
+        pol(r)
+    );
+    for u in 0..users {
+        out += &format!(":u{u} - [0:0]\n");
+    }
+    let chains = [
+        ("INPUT", Ctx::In),
+        ("FORWARD", Ctx::Fwd),
+        ("OUTPUT", Ctx::Out),
+    ]
+    .iter()
+    .map(|(n, c)| (n.to_string(), *c, None))
+    .chain((0..users).map(|u| (format!("u{u}"), Ctx::Fwd, Some(u))))
+    .collect();
+    (out, chains)
+}
+
 pub fn iptables(seed: u64, v6: bool) -> String {
     let mut r = Rng(seed ^ 0x1b5);
     let mut out = String::new();
@@ -236,26 +268,9 @@ pub fn iptables(seed: u64, v6: bool) -> String {
         out += "-A POSTROUTING -o wan0 -j MASQUERADE\n";
         out += "COMMIT\n";
     }
-    let pol = |r: &mut Rng| if r.chance(60) { "DROP" } else { "ACCEPT" };
-    let users = 1 + r.below(3);
-    out += &format!(
-        "*filter\n:INPUT {} [0:0]\n:FORWARD {} [0:0]\n:OUTPUT {} [0:0]\n",
-        pol(&mut r),
-        pol(&mut r),
-        pol(&mut r)
-    );
-    for u in 0..users {
-        out += &format!(":u{u} - [0:0]\n");
-    }
-    let chains: Vec<(String, Ctx, Option<usize>)> = [
-        ("INPUT", Ctx::In),
-        ("FORWARD", Ctx::Fwd),
-        ("OUTPUT", Ctx::Out),
-    ]
-    .iter()
-    .map(|(n, c)| (n.to_string(), *c, None))
-    .chain((0..users).map(|u| (format!("u{u}"), Ctx::Fwd, Some(u))))
-    .collect();
+    let (head, chains) = filter_head(&mut r, 60);
+    out += &head;
+    let users = chains.len() - 3;
     for (name, ctx, user) in &chains {
         let n = if user.is_some() {
             2 + r.below(5)
@@ -302,6 +317,69 @@ pub fn iptables(seed: u64, v6: bool) -> String {
     }
     out += "COMMIT\n";
     out.replace("  ", " ")
+}
+
+/// A ruleset every rule of which the audit reads exactly (addresses, protocols, ports, states,
+/// interfaces; accept, drop, reject, return, jumps and gotos between user chains; LOG, which
+/// goes on), so redundancy is computed (tests/audit_engines.rs: the suffix pass and the replay
+/// must agree on it). IPv4, filter table only.
+pub fn iptables_exact(seed: u64) -> String {
+    let mut r = Rng(seed ^ 0xe5ac7);
+    let (mut out, chains) = filter_head(&mut r, 50);
+    let users = chains.len() - 3;
+    for (name, _, user) in &chains {
+        for _ in 0..4 + r.below(14) {
+            let mut m = String::new();
+            if r.chance(50) {
+                m += &format!(" -s {}", r.pick(&V4_NETS));
+            }
+            if r.chance(50) {
+                m += &format!(" -d {}", r.pick(&V4_NETS));
+            }
+            match r.below(4) {
+                0 => {
+                    m += &format!(
+                        " -p tcp --dport {}",
+                        r.pick(&["22", "80", "443", "1000:2000"])
+                    )
+                }
+                1 => m += &format!(" -p udp --dport {}", r.pick(&["53", "123"])),
+                2 => m += " -p icmp",
+                _ => {}
+            }
+            if r.chance(25) {
+                m += &format!(
+                    " -m conntrack --ctstate {}",
+                    r.pick(&["NEW", "ESTABLISHED,RELATED", "INVALID"])
+                );
+            }
+            if user.is_none() && name != "OUTPUT" && r.chance(20) {
+                m += &format!(" -i {}", r.pick(&["eth0", "eth1"]));
+            }
+            let later: Vec<usize> = (user.map_or(0, |u| u + 1)..users).collect();
+            let v = match r.below(12) {
+                0..=3 => "ACCEPT".to_string(),
+                4..=5 => "DROP".into(),
+                6 => "REJECT".into(),
+                7 => "RETURN".into(),
+                8 => "LOG".into(),
+                9 | 10 if !later.is_empty() => format!("u{}", r.pick(&later)),
+                _ => "ACCEPT".into(),
+            };
+            let jump = if v.starts_with('u') && r.chance(30) {
+                "-g"
+            } else {
+                "-j"
+            };
+            out += &format!("-A {name}{m} {jump} {v}\n");
+            // Sometimes the same rule again, narrower: redundant or shadowed.
+            if r.chance(15) {
+                out += &format!("-A {name}{m} -p tcp --dport 80 {jump} {v}\n");
+            }
+        }
+    }
+    out += "COMMIT\n";
+    out
 }
 
 /// One random nft match in a table of `fam` (`ip`, `ip6`, `inet`).
