@@ -3,8 +3,9 @@
 # redundant rules. Generated with `gen_audit.py --exact` (the same rules as the default
 # benchmark, without the nat table and with plain LOG rules). Each size is audited with the
 # suffix pass (the default) and with the per-rule replay it replaced (`PORTPLAN_REDUNDANCY=replay`,
-# stopped after REPLAY_LIMIT seconds), and the two JSON reports are compared when both finish.
-# Python 3 for the generator.
+# stopped after REPLAY_LIMIT seconds), side by side with the kernel's own parse of the same file
+# (`iptables-restore --test` in a scratch network namespace), and the two JSON reports are
+# compared when both finish. Root (network namespaces). Python 3 for the generator.
 #
 #   bench/audit/exact.sh [BIN] [SIZES]
 #
@@ -18,6 +19,9 @@ sizes="${2:-2500 11000 100000}"
 limit="${REPLAY_LIMIT:-900}"
 work=/tmp/portplan-exact
 mkdir -p "$work"
+ns="pp-exact-$$"
+ip netns add "$ns"
+trap 'ip netns del "$ns" 2>/dev/null || true' EXIT
 
 measure() { # label how out command...
   local label="$1" how="$2" out="$3"
@@ -41,6 +45,8 @@ for n in $sizes; do
     [ "$n" -lt 100000 ] && apps=$(( n < 5000 ? 1 : 25 ))
     python3 bench/audit/gen_audit.py --rules "$n" --apps "$apps" --exact --out-dir "$dir" >/dev/null
   fi
+  measure "$n rules" "iptables-restore --test (peer)" "$dir/peer.out" \
+    ip netns exec "$ns" sh -c "iptables-restore --test < '$dir/ruleset.iptables'"
   args=(--catalog-dir "$dir/catalogs" audit "$dir/site.yaml" --for fw-core
     --ruleset "$dir/ruleset.iptables" --format json)
   measure "$n rules" "suffix pass (default)" "$dir/suffix.json" "$bin" "${args[@]}"
